@@ -383,7 +383,7 @@ fn evaluate(
         .collect();
     for (check, run) in set_checks {
         findings.extend(
-            run(&context)
+            run(context)
                 .into_iter()
                 .filter(|(index, _)| *index < resources.len())
                 .filter_map(|(index, v)| to_finding(index, check.rule.id, v)),

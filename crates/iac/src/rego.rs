@@ -206,7 +206,7 @@ fn first_line(message: &str) -> String {
 fn declares_rule(text: &str, name: &str) -> bool {
     text.lines().any(|line| {
         line.strip_prefix(name).is_some_and(|rest| {
-            rest.starts_with(|c: char| c == '[' || c == ' ' || c == '{' || c == ':' || c == '=')
+            rest.starts_with(['[', ' ', '{', ':', '='])
         })
     })
 }

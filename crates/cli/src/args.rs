@@ -1,0 +1,233 @@
+//! The command line, as clap parses it. Nothing here does any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use palisade_core::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "A security program in one binary: scan, keep one list of findings, report.",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database URL or path (default: $PALISADE_HOME/palisade.db, home ~/.local/share/palisade).
+    #[arg(long, global = true, env = "PALISADE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Configuration file (default: the nearest .palisade.toml above the scanned path).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More logging (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr, no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan code or infrastructure for problems.
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// The findings kept in the store: list, inspect, suppress, export.
+    #[command(subcommand)]
+    Findings(FindingsCommand),
+    /// The built-in rules and their metadata.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Terraform (HCL and plan JSON), CloudFormation and Kubernetes manifests.
+    Iac(ScanIacArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Sarif,
+    Csv,
+    Html,
+}
+
+impl From<OutputFormat> for palisade_report::Format {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Table => palisade_report::Format::Table,
+            OutputFormat::Json => palisade_report::Format::Json,
+            OutputFormat::Sarif => palisade_report::Format::Sarif,
+            OutputFormat::Csv => palisade_report::Format::Csv,
+            OutputFormat::Html => palisade_report::Format::Html,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanIacArgs {
+    /// Files or directories to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Exit with status 1 when an unsuppressed finding has this severity or higher.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Do not record the run in the store (a pure CI run).
+    #[arg(long)]
+    pub no_store: bool,
+    /// Directory of custom Rego policies (repeatable; adds to the config's).
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policy_dirs: Vec<PathBuf>,
+    /// Glob of paths to skip, relative to the scanned path (repeatable).
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip_paths: Vec<String>,
+    /// Rule id to disable (repeatable).
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disabled_rules: Vec<String>,
+    /// Files larger than this many bytes are reported, not parsed.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// List findings (open, reopened and suppressed by default).
+    List(FindingsListArgs),
+    /// Show one finding with its history.
+    Show(FindingShowArgs),
+    /// Suppress a finding, with a reason and optional expiry.
+    Suppress(SuppressArgs),
+    /// Lift a manual suppression.
+    Unsuppress(UnsuppressArgs),
+    /// Export findings as a report (same filters as list).
+    Export(FindingsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsListArgs {
+    /// Only findings with this status.
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<palisade_store::Status>,
+    /// Only findings of this severity or higher.
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+    /// Only findings of this rule.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only findings of this engine (iac, ...).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Only open findings past their SLA due date.
+    #[arg(long)]
+    pub overdue: bool,
+    /// Include resolved findings.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many findings.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingShowArgs {
+    /// Fingerprint or a unique prefix of it.
+    pub fingerprint: String,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SuppressArgs {
+    /// Fingerprint or a unique prefix of it.
+    pub fingerprint: String,
+    /// Why this finding is accepted (required).
+    #[arg(long)]
+    pub reason: String,
+    /// When the suppression ends: a date (YYYY-MM-DD) or a duration in days (`30d`).
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// Who accepts the risk (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsuppressArgs {
+    /// Fingerprint or a unique prefix of it.
+    pub fingerprint: String,
+    /// Who lifts the suppression (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Every built-in rule (and custom policies from the config).
+    List(RulesListArgs),
+    /// One rule's full metadata.
+    Show(RuleShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesListArgs {
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
+    /// The reference page committed as docs/rules.md.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleShowArgs {
+    pub id: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse().map_err(|e: palisade_core::ParseSeverityError| e.to_string())
+}
+
+fn parse_status(s: &str) -> Result<palisade_store::Status, String> {
+    s.parse().map_err(|e: palisade_store::ParseStatusError| e.to_string())
+}

@@ -1,0 +1,263 @@
+//! `palisade scan ...`: run an engine, record the run, present the findings.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use palisade_core::{Rule, ScanOutput, Severity};
+use palisade_iac::engine::{self, Progress, ScanOptions, DEFAULT_MAX_FILE_SIZE};
+use palisade_report::{Report, ReportItem};
+use palisade_store::{FindingFilter, NewRun, SlaPolicy, Status};
+
+use super::{block_on, open_store};
+use crate::args::{GlobalArgs, OutputArgs, ScanCommand, ScanIacArgs};
+use crate::config::Config;
+use crate::output::write_report;
+use crate::Outcome;
+
+pub fn run(global: &GlobalArgs, command: ScanCommand) -> Result<Outcome> {
+    match command {
+        ScanCommand::Iac(args) => scan_iac(global, args),
+    }
+}
+
+fn scan_iac(global: &GlobalArgs, args: ScanIacArgs) -> Result<Outcome> {
+    let config = Config::load(global.config.as_deref(), &args.paths[0])?;
+    let options = iac_options(&config, &args);
+    let started_at = Utc::now();
+
+    let progress = ScanProgress::new(global.quiet);
+    let output = engine::scan_paths_with_progress(&args.paths, &options, &progress)?;
+    progress.finish();
+    let rules = engine::rules_for(&options)?;
+
+    for error in &output.errors {
+        tracing::warn!("{error}");
+    }
+    tracing::info!(
+        inputs = output.inputs_scanned,
+        findings = output.findings.len(),
+        errors = output.errors.len(),
+        "scan finished"
+    );
+    let scope = scope_of(&args.paths);
+    finish_scan(
+        global,
+        ScanResult {
+            engine: "iac",
+            scope,
+            started_at,
+            output,
+            rules,
+            sla: config.sla,
+        },
+        &args.output,
+        args.fail_on,
+        args.no_store,
+    )
+}
+
+fn iac_options(config: &Config, args: &ScanIacArgs) -> ScanOptions {
+    let mut policy_dirs = config.resolved_policy_dirs();
+    policy_dirs.extend(args.policy_dirs.iter().cloned());
+    ScanOptions {
+        skip_paths: config
+            .skip_paths
+            .iter()
+            .chain(&args.skip_paths)
+            .cloned()
+            .collect(),
+        disabled_rules: config
+            .disabled_rules
+            .iter()
+            .chain(&args.disabled_rules)
+            .cloned()
+            .collect(),
+        severity_overrides: config.severity_overrides.clone(),
+        policy_dirs,
+        today: Utc::now().date_naive(),
+        max_file_size: args
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+    }
+}
+
+/// The canonical scanned paths: the same target gives the same scope from
+/// any working directory, so resolution compares like with like.
+fn scope_of(paths: &[PathBuf]) -> String {
+    let mut canonical: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    canonical.sort();
+    canonical.dedup();
+    canonical.join(" ")
+}
+
+/// What any engine hands over for recording and presentation.
+pub struct ScanResult {
+    pub engine: &'static str,
+    pub scope: String,
+    pub started_at: chrono::DateTime<Utc>,
+    pub output: ScanOutput,
+    pub rules: Vec<Rule>,
+    pub sla: SlaPolicy,
+}
+
+/// Records the run (unless `--no-store`), renders the report and decides the exit code.
+pub fn finish_scan(
+    global: &GlobalArgs,
+    result: ScanResult,
+    output_args: &OutputArgs,
+    fail_on: Option<Severity>,
+    no_store: bool,
+) -> Result<Outcome> {
+    let now = Utc::now();
+    let lifecycle = if no_store {
+        HashMap::new()
+    } else {
+        record(global, &result, now)?
+    };
+    let items: Vec<ReportItem> = result
+        .output
+        .findings
+        .iter()
+        .map(|finding| {
+            let mut item = ReportItem::from(finding.clone());
+            if let Some(stored) = lifecycle.get(finding.fingerprint.as_str()) {
+                item.status = Some(stored.status.to_string());
+                item.first_seen = Some(stored.first_seen);
+                item.last_seen = Some(stored.last_seen);
+                item.sla_due_at = stored.sla_due_at;
+            }
+            item
+        })
+        .collect();
+    let report = Report {
+        tool_name: "palisade".to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        generated_at: now,
+        items,
+        errors: result.output.errors,
+        rules: result.rules,
+    };
+    write_report(&report, output_args.format, output_args.output.as_deref())?;
+
+    let day = now.date_naive();
+    let failing = fail_on.map_or(0, |threshold| {
+        report
+            .items
+            .iter()
+            .filter(|item| item.finding.severity >= threshold && !item.is_suppressed_on(day))
+            .count()
+    });
+    if failing > 0 {
+        tracing::info!(failing, "findings at or above the --fail-on threshold");
+        Ok(Outcome::FindingsAtThreshold)
+    } else {
+        Ok(Outcome::Clean)
+    }
+}
+
+/// Records the run and returns the lifecycle of this scope's findings by fingerprint.
+fn record(
+    global: &GlobalArgs,
+    result: &ScanResult,
+    now: chrono::DateTime<Utc>,
+) -> Result<HashMap<String, palisade_store::StoredFinding>> {
+    // A file that failed to parse hides its findings; resolving them would
+    // close problems that are still there, so such a run is recorded as incomplete.
+    let complete = result.output.errors.is_empty();
+    block_on(async {
+        let store = open_store(global).await?;
+        let summary = store
+            .record_scan(
+                NewRun {
+                    engine: result.engine.to_string(),
+                    scope: result.scope.clone(),
+                    started_at: result.started_at,
+                },
+                &result.output,
+                complete,
+                &result.sla,
+                now,
+            )
+            .await
+            .context("cannot record the scan")?;
+        tracing::info!(
+            run = summary.id,
+            new = summary.counts.new,
+            reopened = summary.counts.reopened,
+            resolved = summary.counts.resolved,
+            complete,
+            "run recorded"
+        );
+        let stored = store
+            .list_findings(
+                &FindingFilter {
+                    engine: Some(result.engine.to_string()),
+                    scope: Some(result.scope.clone()),
+                    ..FindingFilter::default()
+                },
+                now,
+            )
+            .await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>(
+            stored
+                .into_iter()
+                .filter(|s| s.status != Status::Resolved)
+                .map(|s| (s.fingerprint().to_string(), s))
+                .collect(),
+        )
+    })?
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+struct ScanProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl ScanProgress {
+    fn new(quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Self { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} scanning {pos}/{len} inputs {wide_bar} {elapsed}")
+        {
+            bar.set_style(style);
+        }
+        Self { bar: Some(bar) }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ScanProgress {
+    fn found(&self, inputs: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(inputs as u64);
+        }
+    }
+
+    fn parsed(&self, inputs: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(inputs as u64);
+        }
+    }
+}
