@@ -66,7 +66,11 @@ pub struct Resource {
 }
 
 impl Resource {
-    pub fn in_file(kind: impl Into<String>, id: impl Into<String>, file: impl Into<String>) -> Self {
+    pub fn in_file(
+        kind: impl Into<String>,
+        id: impl Into<String>,
+        file: impl Into<String>,
+    ) -> Self {
         Self {
             kind: kind.into(),
             id: id.into(),
@@ -134,7 +138,12 @@ impl Fingerprint {
             rule_id,
             &resource.kind,
             &resource.id,
-            resource.file.as_deref().map(normalise_path).as_deref().unwrap_or(""),
+            resource
+                .file
+                .as_deref()
+                .map(normalise_path)
+                .as_deref()
+                .unwrap_or(""),
             resource.account.as_deref().unwrap_or(""),
             resource.region.as_deref().unwrap_or(""),
             discriminator.unwrap_or(""),
@@ -233,7 +242,9 @@ impl Finding {
 
     /// Whether an inline suppression applies on `day`.
     pub fn is_inline_suppressed_on(&self, day: NaiveDate) -> bool {
-        self.suppression.as_ref().is_some_and(|s| s.is_active_on(day))
+        self.suppression
+            .as_ref()
+            .is_some_and(|s| s.is_active_on(day))
     }
 }
 
@@ -301,10 +312,15 @@ mod tests {
         assert_ne!(a.fingerprint, Finding::new(&rule(), data, "").fingerprint);
         let mut other = rule();
         other.id = "iac.aws.s3-versioning".into();
-        assert_ne!(a.fingerprint, Finding::new(&other, logs.clone(), "").fingerprint);
         assert_ne!(
             a.fingerprint,
-            Finding::new(&rule(), logs, "").with_discriminator("22").fingerprint
+            Finding::new(&other, logs.clone(), "").fingerprint
+        );
+        assert_ne!(
+            a.fingerprint,
+            Finding::new(&rule(), logs, "")
+                .with_discriminator("22")
+                .fingerprint
         );
     }
 

@@ -122,7 +122,16 @@ pub fn scan_paths_with_progress(
     }
     for (root, dirs) in &inputs.terraform_dirs {
         let dirs: Vec<PathBuf> = dirs.iter().cloned().collect();
-        parsed.extend(terraform::scan_dirs(root, &dirs));
+        let mut module_set = terraform::scan_dirs(root, &dirs);
+        // Terraform reports paths relative to the module root; show them like every other file.
+        let shown = |relative: &str| display_path(&root.join(relative));
+        for resource in &mut module_set.resources {
+            resource.file = shown(&resource.file);
+        }
+        for error in &mut module_set.errors {
+            error.path = shown(&error.path);
+        }
+        parsed.extend(module_set);
         progress.parsed(dirs.len());
     }
 
@@ -187,14 +196,32 @@ struct Inputs {
 }
 
 /// Shows `path` as the user would expect: relative to where they pointed us,
-/// prefixed by what they typed, forward slashes, no leading `./`.
+/// prefixed by what they typed, forward slashes, no `./`, `dir/../` folded.
 fn display_path(path: &Path) -> String {
-    let shown = path.to_string_lossy().replace('\\', "/");
-    let mut shown = shown.as_str();
-    while let Some(rest) = shown.strip_prefix("./") {
-        shown = rest;
+    use std::path::Component;
+    let mut parts: Vec<String> = Vec::new();
+    let mut absolute = false;
+    for component in path.components() {
+        match component {
+            Component::RootDir => absolute = true,
+            Component::Prefix(prefix) => parts.push(prefix.as_os_str().to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.last().is_some_and(|p| p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..".to_string());
+                }
+            }
+            Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+        }
     }
-    shown.to_string()
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 fn collect_inputs(path: &Path, skip: &GlobSet, inputs: &mut Inputs) {
@@ -252,6 +279,9 @@ fn collect_inputs(path: &Path, skip: &GlobSet, inputs: &mut Inputs) {
     if !tf_dirs.is_empty() {
         inputs.terraform_dirs.push((tf_root, tf_dirs));
     }
+    // Directory order differs between file systems; findings and set checks
+    // ("the first workload of a namespace") must not.
+    inputs.files.sort_by(|a, b| a.display.cmp(&b.display));
 }
 
 fn walk_error(root: &Path, error: &ignore::Error) -> ScanError {
@@ -399,7 +429,16 @@ fn evaluate(
 }
 
 fn finding_for(rule: &Rule, resource: &IacResource, violation: Violation) -> Finding {
-    let identity = Resource::in_file(&resource.kind, &resource.address, &resource.file);
+    let identity = match violation.subject {
+        Some((kind, id)) => Resource {
+            kind,
+            id,
+            file: None,
+            account: None,
+            region: None,
+        },
+        None => Resource::in_file(&resource.kind, &resource.address, &resource.file),
+    };
     let mut finding = Finding::new(rule, identity, violation.message).with_location(
         Location::lines(&resource.file, resource.start_line, resource.end_line),
     );
@@ -462,5 +501,18 @@ fn apply_inline_suppressions(
             .unwrap_or(&[]);
         finding.suppression = suppress::find_for(file_comments, resource, &finding.rule_id, peers)
             .filter(|s| s.is_active_on(today));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths_are_folded_and_forward_slashed() {
+        assert_eq!(display_path(Path::new("./infra/./main.tf")), "infra/main.tf");
+        assert_eq!(display_path(Path::new("infra/../modules/x/main.tf")), "modules/x/main.tf");
+        assert_eq!(display_path(Path::new("../shared/main.tf")), "../shared/main.tf");
+        assert_eq!(display_path(Path::new("/tmp/a/../b.yaml")), "/tmp/b.yaml");
     }
 }

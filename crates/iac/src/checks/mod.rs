@@ -71,6 +71,10 @@ pub struct Violation {
     /// Distinguishes several violations of one rule on one resource
     /// (a container name, a port); part of the fingerprint.
     pub discriminator: Option<String>,
+    /// `(kind, id)` of what the finding is really about when that is not the
+    /// resource it is reported on (a namespace, reported at its first workload);
+    /// the finding's identity then follows the subject, not the resource.
+    pub subject: Option<(String, String)>,
 }
 
 impl Violation {
@@ -79,6 +83,7 @@ impl Violation {
             message: message.into(),
             evidence: None,
             discriminator: None,
+            subject: None,
         }
     }
 
@@ -89,6 +94,11 @@ impl Violation {
 
     pub fn discriminator(mut self, discriminator: impl Into<String>) -> Self {
         self.discriminator = Some(discriminator.into());
+        self
+    }
+
+    pub fn subject(mut self, kind: impl Into<String>, id: impl Into<String>) -> Self {
+        self.subject = Some((kind.into(), id.into()));
         self
     }
 }
