@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::{cloudformation, kubernetes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
@@ -55,30 +56,23 @@ pub fn by_content(path: &Path, content: &str) -> Option<InputKind> {
     {
         return Some(InputKind::TerraformPlan);
     }
-    if interim_sniff::looks_like_cloudformation(content) {
+    if cloudformation::looks_like_cloudformation(content) {
         return Some(InputKind::CloudFormation);
     }
-    if interim_sniff::looks_like_kubernetes(content) {
+    if kubernetes::looks_like_kubernetes(content) {
         return Some(InputKind::Kubernetes);
     }
     None
-}
-
-/// Placeholder sniffers until the parsers' own land (the lead replaces these).
-mod interim_sniff {
-    pub fn looks_like_cloudformation(content: &str) -> bool {
-        content.contains("AWSTemplateFormatVersion") || content.contains("AWS::")
-    }
-    pub fn looks_like_kubernetes(content: &str) -> bool {
-        content.contains("apiVersion") && content.contains("kind")
-    }
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
         return s.len();
     }
-    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 /// Whether bytes look binary (a NUL in the first 8 KiB), as git and ripgrep judge it.
