@@ -26,8 +26,11 @@ CREATE TABLE scan_runs (
 
 CREATE INDEX scan_runs_engine_scope ON scan_runs (engine, scope, started_at);
 
+-- A finding is identified by its fingerprint within one engine and scope:
+-- the same rule on the same resource path in two scanned repositories is two findings.
 CREATE TABLE findings (
-    fingerprint            TEXT    NOT NULL PRIMARY KEY,
+    id                     INTEGER PRIMARY KEY,
+    fingerprint            TEXT    NOT NULL,
     rule_id                TEXT    NOT NULL,
     severity               TEXT    NOT NULL
         CHECK (severity IN ('critical', 'high', 'medium', 'low', 'info')),
@@ -56,8 +59,11 @@ CREATE TABLE findings (
     suppression_created_at TEXT,
     suppression_expires_at TEXT,
     -- the full palisade_core::Finding as JSON, refreshed at every sighting
-    finding                TEXT    NOT NULL
+    finding                TEXT    NOT NULL,
+    UNIQUE (engine, scope, fingerprint)
 );
+
+CREATE INDEX findings_fingerprint ON findings (fingerprint);
 
 CREATE INDEX findings_engine_scope ON findings (engine, scope, status);
 CREATE INDEX findings_status_severity ON findings (status, severity_rank);
@@ -71,7 +77,7 @@ CREATE INDEX findings_last_run ON findings (last_run_id);
 -- Every status change of a finding, oldest first.
 CREATE TABLE finding_events (
     id          INTEGER PRIMARY KEY,
-    fingerprint TEXT    NOT NULL REFERENCES findings (fingerprint) ON DELETE CASCADE,
+    finding_id  INTEGER NOT NULL REFERENCES findings (id) ON DELETE CASCADE,
     at          TEXT    NOT NULL,
     from_status TEXT,
     to_status   TEXT    NOT NULL,
@@ -80,4 +86,4 @@ CREATE TABLE finding_events (
     note        TEXT
 );
 
-CREATE INDEX finding_events_fingerprint ON finding_events (fingerprint, id);
+CREATE INDEX finding_events_finding ON finding_events (finding_id, id);

@@ -33,7 +33,7 @@ pub enum Error {
     )]
     Ambiguous {
         prefix: String,
-        /// Up to a handful of the matching fingerprints, in order.
+        /// Up to a handful of the matching findings, as `fingerprint (engine scope)`.
         candidates: Vec<String>,
     },
 

@@ -21,7 +21,9 @@
 //!
 //! # Lifecycle
 //!
-//! Findings are keyed by their fingerprint. With [`Store::record_scan`]:
+//! Findings are keyed by their fingerprint within an engine and a scope (the
+//! same rule on the same file path in two scanned repositories is two
+//! findings). With [`Store::record_scan`]:
 //! - a fingerprint seen for the first time is [`Status::Open`] (counted as new);
 //! - seen again, its `last_seen` and stored [`palisade_core::Finding`] are refreshed;
 //! - a finding of the same engine and scope that a *complete* run did not see

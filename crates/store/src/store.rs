@@ -20,7 +20,7 @@ use crate::model::{
 /// The columns of [`FindingRow`], in a macro so that queries stay `&'static str`.
 macro_rules! finding_columns {
     () => {
-        "fingerprint, engine, scope, status, first_seen, last_seen, resolved_at, reopened_at, \
+        "id, fingerprint, engine, scope, status, first_seen, last_seen, resolved_at, reopened_at, \
          sla_days, sla_due_at, last_run_id, suppression_reason, suppression_author, \
          suppression_created_at, suppression_expires_at, finding"
     };
@@ -123,8 +123,8 @@ impl Store {
     ///
     /// Every finding the run reports gets its SLA due date recomputed from
     /// `sla` and its current severity, counted from `first_seen` (or from the
-    /// last reopening). A fingerprint last seen under another engine or scope
-    /// moves to this run's engine and scope.
+    /// last reopening). Findings are identified by fingerprint within the
+    /// run's engine and scope, so two scopes never share a finding.
     pub async fn record_scan(
         &self,
         run: NewRun,
@@ -196,15 +196,21 @@ impl Store {
             ..RunCounts::default()
         };
         for (finding, json) in findings {
-            let previous = fetch_row(&mut tx, finding.fingerprint.as_str())
-                .await?
-                .map(FindingRow::parse)
-                .transpose()?;
+            let previous = fetch_row(
+                &mut tx,
+                &run.engine,
+                &run.scope,
+                finding.fingerprint.as_str(),
+            )
+            .await?
+            .map(FindingRow::parse)
+            .transpose()?;
             let next = next_state(previous.as_ref(), finding, sla, now);
             counts.new += u64::from(next.is_new);
             counts.reopened += u64::from(next.is_reopened);
             counts.suppressed += u64::from(next.status == Status::Suppressed);
-            write_finding(&mut tx, finding, &json, &run, run_id, &next, now).await?;
+            let finding_id =
+                write_finding(&mut tx, finding, &json, &run, run_id, &next, now).await?;
             let from = previous.as_ref().map(|p| p.status);
             if from != Some(next.status) {
                 let event = FindingEvent {
@@ -215,14 +221,14 @@ impl Store {
                     actor: next.actor.clone(),
                     note: next.note.clone(),
                 };
-                insert_event(&mut tx, finding.fingerprint.as_str(), &event).await?;
+                insert_event(&mut tx, finding_id, &event).await?;
             }
         }
 
         if complete {
             sqlx::query(
-                "INSERT INTO finding_events (fingerprint, at, from_status, to_status, run_id) \
-                 SELECT fingerprint, ?, status, 'resolved', ? FROM findings \
+                "INSERT INTO finding_events (finding_id, at, from_status, to_status, run_id) \
+                 SELECT id, ?, status, 'resolved', ? FROM findings \
                  WHERE engine = ? AND scope = ? AND status <> 'resolved' AND last_run_id <> ?",
             )
             .bind(ts(now))
@@ -342,9 +348,9 @@ impl Store {
         let row = find_by_prefix(&mut conn, fingerprint_or_prefix).await?;
         let events: Vec<EventRow> = sqlx::query_as(
             "SELECT at, from_status, to_status, run_id, actor, note FROM finding_events \
-             WHERE fingerprint = ? ORDER BY id",
+             WHERE finding_id = ? ORDER BY id",
         )
-        .bind(row.finding.fingerprint.as_str())
+        .bind(row.id)
         .fetch_all(&mut *conn)
         .await?;
         events.into_iter().map(EventRow::parse).collect()
@@ -402,7 +408,7 @@ impl Store {
             actor: Some(author.to_string()),
             note: Some(format!("suppressed: {reason}")),
         };
-        insert_event(&mut tx, row.finding.fingerprint.as_str(), &event).await?;
+        insert_event(&mut tx, row.id, &event).await?;
         tx.commit().await?;
         tracing::info!(fingerprint = %row.finding.fingerprint, author, "finding suppressed");
         Ok(row.into_stored())
@@ -444,7 +450,7 @@ impl Store {
                 previous.author, previous.reason
             )),
         };
-        insert_event(&mut tx, row.finding.fingerprint.as_str(), &event).await?;
+        insert_event(&mut tx, row.id, &event).await?;
         tx.commit().await?;
         tracing::info!(fingerprint = %row.finding.fingerprint, author, "finding unsuppressed");
         Ok(row.into_stored())
@@ -588,6 +594,7 @@ fn unsuppressed_status(reopened_at: Option<DateTime<Utc>>) -> Status {
 
 #[derive(sqlx::FromRow)]
 struct FindingRow {
+    id: i64,
     fingerprint: String,
     engine: String,
     scope: String,
@@ -609,6 +616,7 @@ struct FindingRow {
 /// A parsed row of `findings`.
 #[derive(Debug, Clone)]
 struct Row {
+    id: i64,
     finding: Finding,
     engine: String,
     scope: String,
@@ -644,6 +652,7 @@ impl FindingRow {
             _ => None,
         };
         Ok(Row {
+            id: self.id,
             status: parse_status(&self.status)?,
             first_seen: parse_ts(&what("first_seen"), &self.first_seen)?,
             last_seen: parse_ts(&what("last_seen"), &self.last_seen)?,
@@ -678,18 +687,27 @@ impl Row {
     }
 }
 
-async fn fetch_row(conn: &mut SqliteConnection, fingerprint: &str) -> Result<Option<FindingRow>> {
+async fn fetch_row(
+    conn: &mut SqliteConnection,
+    engine: &str,
+    scope: &str,
+    fingerprint: &str,
+) -> Result<Option<FindingRow>> {
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         finding_columns!(),
-        " FROM findings WHERE fingerprint = ?"
+        " FROM findings WHERE engine = ? AND scope = ? AND fingerprint = ?"
     ))
+    .bind(engine)
+    .bind(scope)
     .bind(fingerprint)
     .fetch_optional(conn)
     .await?)
 }
 
 /// The finding with this fingerprint, or the only one starting with it.
+/// The same fingerprint in several scopes is ambiguous too: the candidates
+/// then name their scopes.
 async fn find_by_prefix(conn: &mut SqliteConnection, fingerprint_or_prefix: &str) -> Result<Row> {
     let mut prefix = fingerprint_or_prefix.trim().to_string();
     if prefix.is_empty() {
@@ -699,26 +717,40 @@ async fn find_by_prefix(conn: &mut SqliteConnection, fingerprint_or_prefix: &str
         // Fingerprints are lowercase hex; accept an upper-case paste.
         prefix.make_ascii_lowercase();
     }
-    if let Some(row) = fetch_row(conn, &prefix).await? {
-        return row.parse();
-    }
-    let upper = format!("{prefix}{MAX_CHAR}");
-    let mut rows: Vec<FindingRow> = sqlx::query_as(concat!(
+    let exact: Vec<FindingRow> = sqlx::query_as(concat!(
         "SELECT ",
         finding_columns!(),
-        " FROM findings WHERE fingerprint >= ? AND fingerprint < ? ORDER BY fingerprint LIMIT ?"
+        " FROM findings WHERE fingerprint = ? ORDER BY scope LIMIT ?"
     ))
     .bind(&prefix)
-    .bind(&upper)
     .bind(to_i64(AMBIGUOUS_CANDIDATES))
     .fetch_all(&mut *conn)
     .await?;
+    let mut rows = if exact.is_empty() {
+        let upper = format!("{prefix}{MAX_CHAR}");
+        sqlx::query_as(concat!(
+            "SELECT ",
+            finding_columns!(),
+            " FROM findings WHERE fingerprint >= ? AND fingerprint < ? \
+              ORDER BY fingerprint, scope LIMIT ?"
+        ))
+        .bind(&prefix)
+        .bind(&upper)
+        .bind(to_i64(AMBIGUOUS_CANDIDATES))
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        exact
+    };
     match rows.len() {
         0 => Err(Error::NotFound(prefix)),
         1 => rows.swap_remove(0).parse(),
         _ => Err(Error::Ambiguous {
             prefix,
-            candidates: rows.into_iter().map(|r| r.fingerprint).collect(),
+            candidates: rows
+                .into_iter()
+                .map(|r| format!("{} ({} {})", r.fingerprint, r.engine, r.scope))
+                .collect(),
         }),
     }
 }
@@ -835,23 +867,22 @@ async fn write_finding(
     run_id: i64,
     next: &Next,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<i64> {
     let file_path = finding
         .resource
         .file
         .as_deref()
         .or(finding.location.as_ref().map(|l| l.path.as_str()));
     let suppression = next.suppression.as_ref();
-    sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO findings (fingerprint, rule_id, severity, severity_rank, category, engine, \
          scope, resource_kind, resource_id, file_path, status, first_seen, last_seen, \
          resolved_at, reopened_at, sla_days, sla_due_at, last_run_id, suppression_reason, \
          suppression_author, suppression_created_at, suppression_expires_at, finding) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (fingerprint) DO UPDATE SET \
+         ON CONFLICT (engine, scope, fingerprint) DO UPDATE SET \
          rule_id = excluded.rule_id, severity = excluded.severity, \
          severity_rank = excluded.severity_rank, category = excluded.category, \
-         engine = excluded.engine, scope = excluded.scope, \
          resource_kind = excluded.resource_kind, resource_id = excluded.resource_id, \
          file_path = excluded.file_path, status = excluded.status, \
          last_seen = excluded.last_seen, resolved_at = NULL, \
@@ -861,7 +892,8 @@ async fn write_finding(
          suppression_author = excluded.suppression_author, \
          suppression_created_at = excluded.suppression_created_at, \
          suppression_expires_at = excluded.suppression_expires_at, \
-         finding = excluded.finding",
+         finding = excluded.finding \
+         RETURNING id",
     )
     .bind(finding.fingerprint.as_str())
     .bind(&finding.rule_id)
@@ -885,9 +917,9 @@ async fn write_finding(
     .bind(suppression.map(|s| ts(s.created_at)))
     .bind(suppression.and_then(|s| s.expires_at).map(ts))
     .bind(json)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Writes the lifecycle columns of `row` that suppress, unsuppress and expiry change.
@@ -896,7 +928,7 @@ async fn update_status(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
     sqlx::query(
         "UPDATE findings SET status = ?, reopened_at = ?, sla_due_at = ?, \
          suppression_reason = ?, suppression_author = ?, suppression_created_at = ?, \
-         suppression_expires_at = ? WHERE fingerprint = ?",
+         suppression_expires_at = ? WHERE id = ?",
     )
     .bind(row.status.as_str())
     .bind(row.reopened_at.map(ts))
@@ -905,7 +937,7 @@ async fn update_status(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
     .bind(suppression.map(|s| s.author.as_str()))
     .bind(suppression.map(|s| ts(s.created_at)))
     .bind(suppression.and_then(|s| s.expires_at).map(ts))
-    .bind(row.finding.fingerprint.as_str())
+    .bind(row.id)
     .execute(conn)
     .await?;
     Ok(())
@@ -913,14 +945,14 @@ async fn update_status(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
 
 async fn insert_event(
     conn: &mut SqliteConnection,
-    fingerprint: &str,
+    finding_id: i64,
     event: &FindingEvent,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO finding_events (fingerprint, at, from_status, to_status, run_id, actor, note) \
+        "INSERT INTO finding_events (finding_id, at, from_status, to_status, run_id, actor, note) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(fingerprint)
+    .bind(finding_id)
     .bind(ts(event.at))
     .bind(event.from.map(Status::as_str))
     .bind(event.to.as_str())
@@ -975,7 +1007,7 @@ async fn expire_suppressions(conn: &mut SqliteConnection, now: DateTime<Utc>) ->
                 suppression.author, suppression.reason
             )),
         };
-        insert_event(conn, row.finding.fingerprint.as_str(), &event).await?;
+        insert_event(conn, row.id, &event).await?;
         expired += 1;
     }
     if expired > 0 {

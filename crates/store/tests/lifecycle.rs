@@ -766,7 +766,10 @@ async fn lookup_by_fingerprint_or_unique_prefix() {
             assert_eq!(prefix, "aaaa");
             assert_eq!(
                 candidates,
-                vec!["aaaa1111".to_string(), "aaaa2222".to_string()]
+                vec![
+                    format!("aaaa1111 (iac {SCOPE})"),
+                    format!("aaaa2222 (iac {SCOPE})")
+                ]
             );
         }
         other => panic!("expected Ambiguous, got {other:?}"),
@@ -1125,5 +1128,61 @@ async fn concurrent_scans_from_two_processes_lose_nothing() {
             .map(|r| r.counts.new)
             .sum();
         assert_eq!(new, PROCESS_FINDINGS as u64, "{scope}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_fingerprint_in_two_scopes_is_two_findings() {
+    let (_dir, store) = temp_store().await;
+    let shared = finding("shared", Severity::High);
+    for scope in ["/repo/a", "/repo/b"] {
+        store
+            .record_scan(
+                run(scope, at(1, 0)),
+                &output(vec![shared.clone()]),
+                true,
+                &SlaPolicy::default(),
+                at(1, 0),
+            )
+            .await
+            .expect("record");
+    }
+    let listed = store.list_findings(&all(), at(1, 1)).await.expect("list");
+    assert_eq!(listed.len(), 2, "one per scope");
+    assert!(listed
+        .iter()
+        .all(|f| f.finding.fingerprint == shared.fingerprint));
+
+    // Resolving in scope A leaves scope B open.
+    store
+        .record_scan(
+            run("/repo/a", at(2, 0)),
+            &output(vec![]),
+            true,
+            &SlaPolicy::default(),
+            at(2, 0),
+        )
+        .await
+        .expect("record");
+    let listed = store.list_findings(&all(), at(2, 1)).await.expect("list");
+    let status_in = |scope: &str| {
+        listed
+            .iter()
+            .find(|f| f.scope == scope)
+            .map(|f| f.status)
+            .expect("present")
+    };
+    assert_eq!(status_in("/repo/a"), Status::Resolved);
+    assert_eq!(status_in("/repo/b"), Status::Open);
+
+    match store
+        .get_finding(shared.fingerprint.as_str(), at(2, 1))
+        .await
+    {
+        Err(Error::Ambiguous { candidates, .. }) => {
+            assert_eq!(candidates.len(), 2);
+            assert!(candidates[0].contains("/repo/a") && candidates[1].contains("/repo/b"));
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
     }
 }
