@@ -225,9 +225,11 @@ pub struct RuleShowArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse().map_err(|e: palisade_core::ParseSeverityError| e.to_string())
+    s.parse()
+        .map_err(|e: palisade_core::ParseSeverityError| e.to_string())
 }
 
 fn parse_status(s: &str) -> Result<palisade_store::Status, String> {
-    s.parse().map_err(|e: palisade_store::ParseStatusError| e.to_string())
+    s.parse()
+        .map_err(|e: palisade_store::ParseStatusError| e.to_string())
 }

@@ -146,11 +146,16 @@ pub fn scan_paths_with_progress(
         &mut errors,
     );
     findings.sort_by(|(_, a), (_, b)| {
-        (&a.resource.file, a.location.as_ref().map(|l| l.start_line), &a.rule_id).cmp(&(
-            &b.resource.file,
-            b.location.as_ref().map(|l| l.start_line),
-            &b.rule_id,
-        ))
+        (
+            &a.resource.file,
+            a.location.as_ref().map(|l| l.start_line),
+            &a.rule_id,
+        )
+            .cmp(&(
+                &b.resource.file,
+                b.location.as_ref().map(|l| l.start_line),
+                &b.rule_id,
+            ))
     });
     errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(ScanOutput {
@@ -204,7 +209,9 @@ fn display_path(path: &Path) -> String {
     for component in path.components() {
         match component {
             Component::RootDir => absolute = true,
-            Component::Prefix(prefix) => parts.push(prefix.as_os_str().to_string_lossy().into_owned()),
+            Component::Prefix(prefix) => {
+                parts.push(prefix.as_os_str().to_string_lossy().into_owned())
+            }
             Component::CurDir => {}
             Component::ParentDir => {
                 if parts.last().is_some_and(|p| p != "..") {
@@ -510,9 +517,18 @@ mod tests {
 
     #[test]
     fn display_paths_are_folded_and_forward_slashed() {
-        assert_eq!(display_path(Path::new("./infra/./main.tf")), "infra/main.tf");
-        assert_eq!(display_path(Path::new("infra/../modules/x/main.tf")), "modules/x/main.tf");
-        assert_eq!(display_path(Path::new("../shared/main.tf")), "../shared/main.tf");
+        assert_eq!(
+            display_path(Path::new("./infra/./main.tf")),
+            "infra/main.tf"
+        );
+        assert_eq!(
+            display_path(Path::new("infra/../modules/x/main.tf")),
+            "modules/x/main.tf"
+        );
+        assert_eq!(
+            display_path(Path::new("../shared/main.tf")),
+            "../shared/main.tf"
+        );
         assert_eq!(display_path(Path::new("/tmp/a/../b.yaml")), "/tmp/b.yaml");
     }
 }

@@ -83,11 +83,12 @@ pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     if path.is_empty() {
         return Some(value);
     }
-    path.split('.').try_fold(value, |current, segment| match current {
-        Value::Object(map) => map.get(segment),
-        Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
+    path.split('.')
+        .try_fold(value, |current, segment| match current {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        })
 }
 
 /// A nested block as a single object: the first element of an array of
@@ -178,7 +179,10 @@ mod tests {
         assert_eq!(lookup(&v, "versioning.0.enabled"), Some(&json!(true)));
         assert_eq!(lookup(&v, "tags.a"), Some(&json!("b")));
         assert_eq!(lookup(&v, "tags.missing"), None);
-        assert_eq!(first_block(lookup(&v, "versioning").unwrap()), Some(&json!({"enabled": true})));
+        assert_eq!(
+            first_block(lookup(&v, "versioning").unwrap()),
+            Some(&json!({"enabled": true}))
+        );
     }
 
     #[test]

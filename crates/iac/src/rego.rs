@@ -200,14 +200,18 @@ fn add_policy(engine: &mut regorus::Engine, path: &str, text: &str) -> Result<St
 }
 
 fn first_line(message: &str) -> String {
-    message.lines().find(|l| !l.trim().is_empty()).unwrap_or(message).trim().to_string()
+    message
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(message)
+        .trim()
+        .to_string()
 }
 
 fn declares_rule(text: &str, name: &str) -> bool {
     text.lines().any(|line| {
-        line.strip_prefix(name).is_some_and(|rest| {
-            rest.starts_with(['[', ' ', '{', ':', '='])
-        })
+        line.strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with(['[', ' ', '{', ':', '=']))
     })
 }
 
@@ -376,7 +380,11 @@ deny[msg] {
     #[test]
     fn broken_policy_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("bad.rego"), "package x\ndeny contains msg if {").unwrap();
+        std::fs::write(
+            dir.path().join("bad.rego"),
+            "package x\ndeny contains msg if {",
+        )
+        .unwrap();
         let err = PolicySet::load(&[dir.path().to_path_buf()]).err().unwrap();
         assert!(err.to_string().contains("bad.rego"), "{err}");
     }

@@ -9,9 +9,9 @@
 //! are honoured too. A comment applies to the resource whose lines contain it,
 //! or to the resource starting on the next line.
 
+use crate::model::{Framework, IacResource};
 use chrono::NaiveDate;
 use palisade_core::InlineSuppression;
-use crate::model::{Framework, IacResource};
 
 /// What a suppression comment names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,15 +239,21 @@ mod tests {
     fn checkov_skip_matches_through_checkov_ids() {
         let (comments, _) =
             parse_comments("  #checkov:skip=CKV_AWS_19:The bucket holds only public data\n");
-        let s = find_for(&comments, &resource(1, 4), "iac.aws.s3-encryption", &["CKV_AWS_19"])
-            .unwrap();
+        let s = find_for(
+            &comments,
+            &resource(1, 4),
+            "iac.aws.s3-encryption",
+            &["CKV_AWS_19"],
+        )
+        .unwrap();
         assert_eq!(s.reason, "The bucket holds only public data");
         assert!(find_for(&comments, &resource(1, 4), "x", &["CKV_AWS_20"]).is_none());
     }
 
     #[test]
     fn bad_expiry_is_reported_not_applied() {
-        let (comments, malformed) = parse_comments("# palisade:ignore=r reason expires=2026-13-45\n");
+        let (comments, malformed) =
+            parse_comments("# palisade:ignore=r reason expires=2026-13-45\n");
         assert!(comments.is_empty());
         assert_eq!(malformed[0].line, 1);
         assert!(malformed[0].message.contains("2026-13-45"));

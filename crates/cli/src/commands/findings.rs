@@ -19,7 +19,11 @@ pub fn run(global: &GlobalArgs, command: FindingsCommand) -> Result<Outcome> {
         let result = match command {
             FindingsCommand::List(args) | FindingsCommand::Export(args) => {
                 let found = store.list_findings(&filter_of(&args), now).await?;
-                write_report(&report_of(found, now), args.output.format, args.output.output.as_deref())
+                write_report(
+                    &report_of(found, now),
+                    args.output.format,
+                    args.output.output.as_deref(),
+                )
             }
             FindingsCommand::Show(args) => {
                 let finding = store.get_finding(&args.fingerprint, now).await?;
@@ -40,7 +44,9 @@ pub fn run(global: &GlobalArgs, command: FindingsCommand) -> Result<Outcome> {
                     "suppressed {} ({}){}",
                     finding.finding.fingerprint.short(),
                     finding.finding.rule_id,
-                    expires.map(|e| format!(" until {}", e.date_naive())).unwrap_or_default()
+                    expires
+                        .map(|e| format!(" until {}", e.date_naive()))
+                        .unwrap_or_default()
                 );
                 Ok(())
             }
@@ -100,16 +106,17 @@ fn item_of(stored: StoredFinding) -> ReportItem {
 /// `YYYY-MM-DD` (the suppression lasts through that day, UTC) or `<N>d`.
 fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     if let Some(days) = text.strip_suffix('d') {
-        let days: i64 = days
-            .parse()
-            .with_context(|| format!("--expires `{text}`: expected YYYY-MM-DD or a number of days like 30d"))?;
+        let days: i64 = days.parse().with_context(|| {
+            format!("--expires `{text}`: expected YYYY-MM-DD or a number of days like 30d")
+        })?;
         if days <= 0 {
             bail!("--expires `{text}`: the number of days must be positive");
         }
         return Ok(now + Duration::days(days));
     }
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .with_context(|| format!("--expires `{text}`: expected YYYY-MM-DD or a number of days like 30d"))?;
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| {
+        format!("--expires `{text}`: expected YYYY-MM-DD or a number of days like 30d")
+    })?;
     let end_of_day = day
         .and_hms_opt(23, 59, 59)
         .context("--expires: invalid time")?;
@@ -174,7 +181,10 @@ fn show(
                 text,
                 "  {}  {} -> {}{}",
                 event.at.to_rfc3339(),
-                event.from.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                event
+                    .from
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 event.to,
                 event
                     .note

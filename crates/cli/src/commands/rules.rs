@@ -24,9 +24,7 @@ pub fn run(global: &GlobalArgs, command: RulesCommand) -> Result<Outcome> {
             let rule = rules
                 .iter()
                 .find(|r| r.id == args.id || r.peers.iter().any(|p| p.id == args.id))
-                .with_context(|| {
-                    format!("no rule `{}` (see `palisade rules list`)", args.id)
-                })?;
+                .with_context(|| format!("no rule `{}` (see `palisade rules list`)", args.id))?;
             match args.format {
                 RulesFormat::Json => println!("{}", serde_json::to_string_pretty(rule)?),
                 RulesFormat::Markdown => print!("{}", rule_section(rule)?),

@@ -233,9 +233,9 @@ impl ScanProgress {
             return Self { bar: None };
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{spinner} scanning {pos}/{len} inputs {wide_bar} {elapsed}")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} scanning {pos}/{len} inputs {wide_bar} {elapsed}",
+        ) {
             bar.set_style(style);
         }
         Self { bar: Some(bar) }

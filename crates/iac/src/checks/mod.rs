@@ -137,7 +137,10 @@ impl<'a> Context<'a> {
     pub fn new(resources: &'a [IacResource]) -> Self {
         let mut by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, resource) in resources.iter().enumerate() {
-            by_kind.entry(resource.kind.as_str()).or_default().push(index);
+            by_kind
+                .entry(resource.kind.as_str())
+                .or_default()
+                .push(index);
         }
         Self { resources, by_kind }
     }
@@ -209,7 +212,11 @@ mod tests {
         let mut seen = HashSet::new();
         for check in all_checks() {
             assert!(check.rule.id.starts_with("iac."), "{}", check.rule.id);
-            assert!(seen.insert(check.rule.id), "duplicate rule id {}", check.rule.id);
+            assert!(
+                seen.insert(check.rule.id),
+                "duplicate rule id {}",
+                check.rule.id
+            );
             assert!(!check.rule.title.is_empty() && !check.rule.remediation.is_empty());
         }
     }
@@ -219,6 +226,10 @@ mod tests {
         let v = Value::String("${aws_s3_bucket.logs.id}".into());
         assert!(refers_to(&v, "aws_s3_bucket.logs", None));
         assert!(!refers_to(&v, "aws_s3_bucket.log", None));
-        assert!(refers_to(&Value::String("my-bucket".into()), "x", Some("my-bucket")));
+        assert!(refers_to(
+            &Value::String("my-bucket".into()),
+            "x",
+            Some("my-bucket")
+        ));
     }
 }

@@ -4,7 +4,10 @@
 
 use palisade_core::Severity;
 
-use super::{attr, fail_if, is_off, is_on, is_set, known_str, require_on, require_set, shown, unknown, CIS_AWS, GDPR, ISO, SOC2};
+use super::{
+    attr, fail_if, is_off, is_on, is_set, known_str, require_on, require_set, shown, unknown,
+    CIS_AWS, GDPR, ISO, SOC2,
+};
 use crate::checks::{Check, CheckKind, Context, RuleSpec, Violation};
 use crate::model::IacResource;
 
@@ -100,7 +103,10 @@ pub(crate) const DYNAMODB_CMK: Check = Check {
     },
 };
 
-const REPLICATION_GROUP: &[&str] = &["aws_elasticache_replication_group", "AWS::ElastiCache::ReplicationGroup"];
+const REPLICATION_GROUP: &[&str] = &[
+    "aws_elasticache_replication_group",
+    "AWS::ElastiCache::ReplicationGroup",
+];
 
 pub(crate) const ELASTICACHE_AT_REST: Check = Check {
     rule: RuleSpec {
@@ -179,7 +185,11 @@ fn redshift_public(r: &IacResource, _: &Context) -> Vec<Violation> {
     let v = attr(r, "publicly_accessible", "PubliclyAccessible");
     let default_on = r.framework.is_terraform();
     fail_if(is_on(v, default_on), || {
-        Violation::new(format!("Redshift cluster `{}` is publicly accessible", r.name)).evidence(shown(
+        Violation::new(format!(
+            "Redshift cluster `{}` is publicly accessible",
+            r.name
+        ))
+        .evidence(shown(
             r,
             "publicly_accessible",
             "PubliclyAccessible",
@@ -267,8 +277,21 @@ fn opensearch_https(r: &IacResource, _: &Context) -> Vec<Violation> {
     };
     fail_if(off, || {
         let evidence = match value.flatten() {
-            Some(v) => shown(r, "domain_endpoint_options.enforce_https", "DomainEndpointOptions.EnforceHTTPS", Some(v), ""),
-            None => format!("{} not set", super::key(r, "domain_endpoint_options.enforce_https", "DomainEndpointOptions.EnforceHTTPS")),
+            Some(v) => shown(
+                r,
+                "domain_endpoint_options.enforce_https",
+                "DomainEndpointOptions.EnforceHTTPS",
+                Some(v),
+                "",
+            ),
+            None => format!(
+                "{} not set",
+                super::key(
+                    r,
+                    "domain_endpoint_options.enforce_https",
+                    "DomainEndpointOptions.EnforceHTTPS"
+                )
+            ),
         };
         Violation::new(format!("`{}` does not enforce HTTPS", r.name)).evidence(evidence)
     })

@@ -5,7 +5,10 @@ use palisade_core::Severity;
 use serde_json::Value;
 
 use super::network::{open_ingress, OpenIngress, INGRESS_KINDS};
-use super::{attr, fail_if, has_companion, is_off, is_on, known_str, shown, unknown, CIS_AWS, GDPR, ISO, SOC2};
+use super::{
+    attr, fail_if, has_companion, is_off, is_on, known_str, shown, unknown, CIS_AWS, GDPR, ISO,
+    SOC2,
+};
 use crate::checks::{Check, CheckKind, Context, RuleSpec, Violation};
 use crate::model::{blocks, IacResource};
 
@@ -22,7 +25,11 @@ fn open_ports(resource: &IacResource, ports: &[i64], service: &str) -> Vec<Viola
             if hit.is_empty() {
                 return None;
             }
-            Some(violation(resource, &rule, &format!("{service} (port {})", hit.join(", "))))
+            Some(violation(
+                resource,
+                &rule,
+                &format!("{service} (port {})", hit.join(", ")),
+            ))
         })
         .collect()
 }
@@ -213,11 +220,13 @@ fn vpc_flow_logs(vpc: &IacResource, ctx: &Context) -> Vec<Violation> {
         has_companion(ctx, "aws_flow_log", "vpc_id", vpc)
     } else {
         has_companion(ctx, "AWS::EC2::FlowLog", "ResourceId", vpc)
-            || ctx
-                .of_kind("AWS::EC2::FlowLog")
-                .any(|(_, f)| f.get("ResourceIds").is_some_and(|ids| {
-                    blocks_or_values(ids).iter().any(|v| crate::checks::refers_to(v, &vpc.address, None))
-                }))
+            || ctx.of_kind("AWS::EC2::FlowLog").any(|(_, f)| {
+                f.get("ResourceIds").is_some_and(|ids| {
+                    blocks_or_values(ids)
+                        .iter()
+                        .any(|v| crate::checks::refers_to(v, &vpc.address, None))
+                })
+            })
     };
     fail_if(!logged, || {
         Violation::new(format!("VPC `{}` has no flow log", vpc.name)).evidence(
@@ -281,13 +290,20 @@ fn imdsv2(resource: &IacResource, _: &Context) -> Vec<Violation> {
     let required = tokens.is_some_and(|t| unknown(t) || t.as_str() == Some("required"));
     let disabled = endpoint.is_some_and(|e| unknown(e) || e.as_str() == Some("disabled"));
     fail_if(!required && !disabled, || {
-        let path = super::key(resource, "metadata_options.http_tokens", "MetadataOptions.HttpTokens");
+        let path = super::key(
+            resource,
+            "metadata_options.http_tokens",
+            "MetadataOptions.HttpTokens",
+        );
         let evidence = match super::present(tokens) {
             Some(t) => shown(resource, path, path, Some(t), ""),
             None => format!("{path} not set (defaults to optional)"),
         };
-        Violation::new(format!("`{}` allows IMDSv1 (http_tokens not required)", resource.name))
-            .evidence(evidence)
+        Violation::new(format!(
+            "`{}` allows IMDSv1 (http_tokens not required)",
+            resource.name
+        ))
+        .evidence(evidence)
     })
 }
 
@@ -316,23 +332,40 @@ fn public_ip(resource: &IacResource, _: &Context) -> Vec<Violation> {
         )],
         "aws_launch_template" => blocks(resource.get("network_interfaces"))
             .into_iter()
-            .map(|ni| ("network_interfaces.associate_public_ip_address".to_string(), ni.get("associate_public_ip_address")))
+            .map(|ni| {
+                (
+                    "network_interfaces.associate_public_ip_address".to_string(),
+                    ni.get("associate_public_ip_address"),
+                )
+            })
             .collect(),
         "AWS::EC2::Instance" => blocks(resource.get("NetworkInterfaces"))
             .into_iter()
-            .map(|ni| ("NetworkInterfaces.AssociatePublicIpAddress".to_string(), ni.get("AssociatePublicIpAddress")))
+            .map(|ni| {
+                (
+                    "NetworkInterfaces.AssociatePublicIpAddress".to_string(),
+                    ni.get("AssociatePublicIpAddress"),
+                )
+            })
             .collect(),
         _ => blocks(resource.get("LaunchTemplateData.NetworkInterfaces"))
             .into_iter()
-            .map(|ni| ("NetworkInterfaces.AssociatePublicIpAddress".to_string(), ni.get("AssociatePublicIpAddress")))
+            .map(|ni| {
+                (
+                    "NetworkInterfaces.AssociatePublicIpAddress".to_string(),
+                    ni.get("AssociatePublicIpAddress"),
+                )
+            })
             .collect(),
     };
     candidates
         .into_iter()
         .find(|(_, v)| is_on(*v, false))
         .map(|(path, v)| {
-            vec![Violation::new(format!("`{}` is given a public IP address", resource.name))
-                .evidence(shown(resource, &path, &path, v, "false"))]
+            vec![
+                Violation::new(format!("`{}` is given a public IP address", resource.name))
+                    .evidence(shown(resource, &path, &path, v, "false")),
+            ]
         })
         .unwrap_or_default()
 }
@@ -451,13 +484,26 @@ fn block_devices(resource: &IacResource, _: &Context) -> Vec<Violation> {
     devices
         .into_iter()
         .filter(|(_, device, encrypted)| {
-            let from_snapshot = super::is_set(device.get("snapshot_id").or_else(|| device.get("SnapshotId")));
+            let from_snapshot = super::is_set(
+                device
+                    .get("snapshot_id")
+                    .or_else(|| device.get("SnapshotId")),
+            );
             !from_snapshot && !unknown(device) && is_off(*encrypted, false)
         })
         .map(|(name, _, encrypted)| {
-            Violation::new(format!("block device `{name}` of `{}` is not encrypted", resource.name))
-                .evidence(shown(resource, "encrypted", "Ebs.Encrypted", encrypted, "false"))
-                .discriminator(name)
+            Violation::new(format!(
+                "block device `{name}` of `{}` is not encrypted",
+                resource.name
+            ))
+            .evidence(shown(
+                resource,
+                "encrypted",
+                "Ebs.Encrypted",
+                encrypted,
+                "false",
+            ))
+            .discriminator(name)
         })
         .collect()
 }

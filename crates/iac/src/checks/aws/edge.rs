@@ -26,16 +26,41 @@ pub(crate) const CLOUDFRONT_HTTPS: Check = Check {
 
 fn cloudfront_https(r: &IacResource, _: &Context) -> Vec<Violation> {
     let behaviors: Vec<(String, &Value)> = if r.framework.is_terraform() {
-        let mut all: Vec<(String, &Value)> = blocks(r.get("default_cache_behavior")).into_iter().map(|b| ("default".to_string(), b)).collect();
-        all.extend(blocks(r.get("ordered_cache_behavior")).into_iter().map(|b| {
-            (known_str(b.get("path_pattern")).unwrap_or("ordered").to_string(), b)
-        }));
+        let mut all: Vec<(String, &Value)> = blocks(r.get("default_cache_behavior"))
+            .into_iter()
+            .map(|b| ("default".to_string(), b))
+            .collect();
+        all.extend(
+            blocks(r.get("ordered_cache_behavior"))
+                .into_iter()
+                .map(|b| {
+                    (
+                        known_str(b.get("path_pattern"))
+                            .unwrap_or("ordered")
+                            .to_string(),
+                        b,
+                    )
+                }),
+        );
         all
     } else {
-        let mut all: Vec<(String, &Value)> = blocks(r.get("DistributionConfig.DefaultCacheBehavior")).into_iter().map(|b| ("default".to_string(), b)).collect();
-        all.extend(blocks(r.get("DistributionConfig.CacheBehaviors")).into_iter().map(|b| {
-            (known_str(b.get("PathPattern")).unwrap_or("ordered").to_string(), b)
-        }));
+        let mut all: Vec<(String, &Value)> =
+            blocks(r.get("DistributionConfig.DefaultCacheBehavior"))
+                .into_iter()
+                .map(|b| ("default".to_string(), b))
+                .collect();
+        all.extend(
+            blocks(r.get("DistributionConfig.CacheBehaviors"))
+                .into_iter()
+                .map(|b| {
+                    (
+                        known_str(b.get("PathPattern"))
+                            .unwrap_or("ordered")
+                            .to_string(),
+                        b,
+                    )
+                }),
+        );
         all
     };
     let key = super::key(r, "viewer_protocol_policy", "ViewerProtocolPolicy");
@@ -43,9 +68,12 @@ fn cloudfront_https(r: &IacResource, _: &Context) -> Vec<Violation> {
         .into_iter()
         .filter(|(_, b)| known_str(b.get(key)) == Some("allow-all"))
         .map(|(label, b)| {
-            Violation::new(format!("CloudFront distribution `{}` allows HTTP for `{label}` behavior", r.name))
-                .evidence(shown(r, key, key, b.get(key), ""))
-                .discriminator(label)
+            Violation::new(format!(
+                "CloudFront distribution `{}` allows HTTP for `{label}` behavior",
+                r.name
+            ))
+            .evidence(shown(r, key, key, b.get(key), ""))
+            .discriminator(label)
         })
         .collect()
 }
@@ -69,14 +97,28 @@ pub(crate) const CLOUDFRONT_TLS12: Check = Check {
 
 fn cloudfront_tls12(r: &IacResource, _: &Context) -> Vec<Violation> {
     let terraform = r.framework.is_terraform();
-    let cert = if terraform { r.block("viewer_certificate") } else { r.get("DistributionConfig.ViewerCertificate") };
+    let cert = if terraform {
+        r.block("viewer_certificate")
+    } else {
+        r.get("DistributionConfig.ViewerCertificate")
+    };
     let Some(cert) = cert.filter(|c| !unknown(c)) else {
         return Vec::new();
     };
     let (acm, iam, default_cert, version_key) = if terraform {
-        ("acm_certificate_arn", "iam_certificate_id", "cloudfront_default_certificate", "minimum_protocol_version")
+        (
+            "acm_certificate_arn",
+            "iam_certificate_id",
+            "cloudfront_default_certificate",
+            "minimum_protocol_version",
+        )
     } else {
-        ("AcmCertificateArn", "IamCertificateId", "CloudFrontDefaultCertificate", "MinimumProtocolVersion")
+        (
+            "AcmCertificateArn",
+            "IamCertificateId",
+            "CloudFrontDefaultCertificate",
+            "MinimumProtocolVersion",
+        )
     };
     // The default *.cloudfront.net certificate fixes the policy; nothing to configure.
     let custom = is_set(cert.get(acm)) || is_set(cert.get(iam));
@@ -87,10 +129,20 @@ fn cloudfront_tls12(r: &IacResource, _: &Context) -> Vec<Violation> {
     if version.is_some_and(unknown) {
         return Vec::new();
     }
-    let modern = known_str(version).is_some_and(|v| v.starts_with("TLSv1.2") || v.starts_with("TLSv1.3"));
+    let modern =
+        known_str(version).is_some_and(|v| v.starts_with("TLSv1.2") || v.starts_with("TLSv1.3"));
     fail_if(!modern, || {
-        Violation::new(format!("CloudFront distribution `{}` allows TLS older than 1.2", r.name))
-            .evidence(shown(r, "viewer_certificate.minimum_protocol_version", "ViewerCertificate.MinimumProtocolVersion", version, "TLSv1"))
+        Violation::new(format!(
+            "CloudFront distribution `{}` allows TLS older than 1.2",
+            r.name
+        ))
+        .evidence(shown(
+            r,
+            "viewer_certificate.minimum_protocol_version",
+            "ViewerCertificate.MinimumProtocolVersion",
+            version,
+            "TLSv1",
+        ))
     })
 }
 

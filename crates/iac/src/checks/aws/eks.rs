@@ -10,7 +10,11 @@ use crate::model::{blocks, lookup, IacResource};
 const CLUSTER_KINDS: &[&str] = &["aws_eks_cluster", "AWS::EKS::Cluster"];
 
 fn endpoint_public(r: &IacResource) -> (bool, Option<&Value>) {
-    let v = attr(r, "vpc_config.0.endpoint_public_access", "ResourcesVpcConfig.EndpointPublicAccess");
+    let v = attr(
+        r,
+        "vpc_config.0.endpoint_public_access",
+        "ResourcesVpcConfig.EndpointPublicAccess",
+    );
     (is_on(v, true), v)
 }
 
@@ -58,18 +62,28 @@ fn eks_public_cidr(r: &IacResource, _: &Context) -> Vec<Violation> {
     if !endpoint_public(r).0 {
         return Vec::new();
     }
-    let cidrs = attr(r, "vpc_config.0.public_access_cidrs", "ResourcesVpcConfig.PublicAccessCidrs");
+    let cidrs = attr(
+        r,
+        "vpc_config.0.public_access_cidrs",
+        "ResourcesVpcConfig.PublicAccessCidrs",
+    );
     let open = match cidrs {
         None => true,
         Some(v) if unknown(v) => false,
-        Some(Value::Array(items)) if items.iter().any(unknown) => strings(Some(&Value::Array(items.clone()))).contains(&"0.0.0.0/0"),
+        Some(Value::Array(items)) if items.iter().any(unknown) => {
+            strings(Some(&Value::Array(items.clone()))).contains(&"0.0.0.0/0")
+        }
         Some(v) => {
             let list = strings(Some(v));
             list.is_empty() || list.contains(&"0.0.0.0/0")
         }
     };
     fail_if(open, || {
-        Violation::new(format!("EKS cluster `{}` API endpoint is open to the internet", r.name)).evidence(shown(
+        Violation::new(format!(
+            "EKS cluster `{}` API endpoint is open to the internet",
+            r.name
+        ))
+        .evidence(shown(
             r,
             "vpc_config.public_access_cidrs",
             "ResourcesVpcConfig.PublicAccessCidrs",
@@ -109,7 +123,13 @@ pub(crate) const SECRETS_ENCRYPTION: Check = Check {
     },
 };
 
-const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+const LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
 
 pub(crate) const CONTROL_PLANE_LOGGING: Check = Check {
     rule: RuleSpec {

@@ -7,12 +7,20 @@ use palisade_core::Severity;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{attr, fail_if, is_off, known_str, require_on, shown, unknown, ISO, SOC2, GDPR};
+use super::{attr, fail_if, is_off, known_str, require_on, shown, unknown, GDPR, ISO, SOC2};
 use crate::checks::{Check, CheckKind, Context, RuleSpec, Violation};
 use crate::model::{blocks, lookup, IacResource};
 
-const LISTENER_KINDS: &[&str] = &["aws_lb_listener", "aws_alb_listener", "AWS::ElasticLoadBalancingV2::Listener"];
-const LB_KINDS: &[&str] = &["aws_lb", "aws_alb", "AWS::ElasticLoadBalancingV2::LoadBalancer"];
+const LISTENER_KINDS: &[&str] = &[
+    "aws_lb_listener",
+    "aws_alb_listener",
+    "AWS::ElasticLoadBalancingV2::Listener",
+];
+const LB_KINDS: &[&str] = &[
+    "aws_lb",
+    "aws_alb",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+];
 
 /// The listener's protocol; `None` when unknown. Missing means HTTP (the ALB default).
 fn listener_protocol(r: &IacResource) -> Option<String> {
@@ -34,12 +42,20 @@ fn redirects_to_https(r: &IacResource) -> bool {
             return true;
         }
         let (type_key, protocol) = if r.framework.is_terraform() {
-            ("type", a.get("redirect").and_then(crate::model::first_block).and_then(|b| b.get("protocol")))
+            (
+                "type",
+                a.get("redirect")
+                    .and_then(crate::model::first_block)
+                    .and_then(|b| b.get("protocol")),
+            )
         } else {
             ("Type", lookup(a, "RedirectConfig.Protocol"))
         };
         let redirect = a.get(type_key).and_then(Value::as_str) == Some("redirect");
-        redirect && protocol.is_some_and(|p| unknown(p) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("HTTPS")))
+        redirect
+            && protocol.is_some_and(|p| {
+                unknown(p) || p.as_str().is_some_and(|s| s.eq_ignore_ascii_case("HTTPS"))
+            })
     })
 }
 
@@ -65,13 +81,23 @@ fn listener_https(r: &IacResource, _: &Context) -> Vec<Violation> {
         return Vec::new();
     };
     fail_if(protocol == "HTTP" && !redirects_to_https(r), || {
-        Violation::new(format!("listener `{}` serves HTTP without redirecting to HTTPS", r.name))
-            .evidence(shown(r, "protocol", "Protocol", attr(r, "protocol", "Protocol"), "\"HTTP\""))
+        Violation::new(format!(
+            "listener `{}` serves HTTP without redirecting to HTTPS",
+            r.name
+        ))
+        .evidence(shown(
+            r,
+            "protocol",
+            "Protocol",
+            attr(r, "protocol", "Protocol"),
+            "\"HTTP\"",
+        ))
     })
 }
 
-static TLS12_POLICY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^ELBSecurityPolicy-(TLS13|TLS|FS)-1-[23]-").expect("valid regex"));
+static TLS12_POLICY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^ELBSecurityPolicy-(TLS13|TLS|FS)-1-[23]-").expect("valid regex")
+});
 
 pub(crate) const LISTENER_TLS12: Check = Check {
     rule: RuleSpec {
@@ -100,8 +126,13 @@ fn listener_tls12(r: &IacResource, _: &Context) -> Vec<Violation> {
     }
     let name = known_str(policy).unwrap_or("ELBSecurityPolicy-2016-08");
     fail_if(!TLS12_POLICY.is_match(name), || {
-        Violation::new(format!("listener `{}` allows TLS older than 1.2", r.name))
-            .evidence(shown(r, "ssl_policy", "SslPolicy", policy, "\"ELBSecurityPolicy-2016-08\""))
+        Violation::new(format!("listener `{}` allows TLS older than 1.2", r.name)).evidence(shown(
+            r,
+            "ssl_policy",
+            "SslPolicy",
+            policy,
+            "\"ELBSecurityPolicy-2016-08\"",
+        ))
     })
 }
 

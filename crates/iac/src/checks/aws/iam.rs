@@ -38,12 +38,17 @@ fn documents(resource: &IacResource) -> Vec<(String, Value)> {
             }
         }
         "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
-            out.extend(policy::parse(resource.get("PolicyDocument")).map(|d| ("PolicyDocument".to_string(), d)));
+            out.extend(
+                policy::parse(resource.get("PolicyDocument"))
+                    .map(|d| ("PolicyDocument".to_string(), d)),
+            );
         }
         "AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group" => {
             for inline in blocks(resource.get("Policies")) {
                 let name = known_str(inline.get("PolicyName")).unwrap_or("Policies");
-                out.extend(policy::parse(inline.get("PolicyDocument")).map(|d| (name.to_string(), d)));
+                out.extend(
+                    policy::parse(inline.get("PolicyDocument")).map(|d| (name.to_string(), d)),
+                );
             }
         }
         _ => {
@@ -142,29 +147,80 @@ pub(crate) const STAR_ACTION: Check = Check {
 /// permissions.
 const ESCALATIONS: &[(&str, &[&str])] = &[
     ("CreateNewPolicyVersion", &["iam:CreatePolicyVersion"]),
-    ("SetExistingDefaultPolicyVersion", &["iam:SetDefaultPolicyVersion"]),
-    ("CreateEC2WithExistingInstanceProfile", &["iam:PassRole", "ec2:RunInstances"]),
+    (
+        "SetExistingDefaultPolicyVersion",
+        &["iam:SetDefaultPolicyVersion"],
+    ),
+    (
+        "CreateEC2WithExistingInstanceProfile",
+        &["iam:PassRole", "ec2:RunInstances"],
+    ),
     ("CreateAccessKey", &["iam:CreateAccessKey"]),
     ("CreateLoginProfile", &["iam:CreateLoginProfile"]),
     ("UpdateLoginProfile", &["iam:UpdateLoginProfile"]),
     ("AttachUserPolicy", &["iam:AttachUserPolicy"]),
     ("AttachGroupPolicy", &["iam:AttachGroupPolicy"]),
-    ("AttachRolePolicy", &["iam:AttachRolePolicy", "sts:AssumeRole"]),
+    (
+        "AttachRolePolicy",
+        &["iam:AttachRolePolicy", "sts:AssumeRole"],
+    ),
     ("PutUserPolicy", &["iam:PutUserPolicy"]),
     ("PutGroupPolicy", &["iam:PutGroupPolicy"]),
     ("PutRolePolicy", &["iam:PutRolePolicy", "sts:AssumeRole"]),
     ("AddUserToGroup", &["iam:AddUserToGroup"]),
-    ("UpdateRolePolicyToAssumeIt", &["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"]),
-    ("PassExistingRoleToNewLambdaThenInvoke", &["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"]),
-    ("PassExistingRoleToNewLambdaThenTrigger", &["iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping"]),
-    ("EditExistingLambdaFunctionWithRole", &["lambda:UpdateFunctionCode"]),
-    ("PassExistingRoleToNewGlueDevEndpoint", &["iam:PassRole", "glue:CreateDevEndpoint"]),
+    (
+        "UpdateRolePolicyToAssumeIt",
+        &["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"],
+    ),
+    (
+        "PassExistingRoleToNewLambdaThenInvoke",
+        &[
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:InvokeFunction",
+        ],
+    ),
+    (
+        "PassExistingRoleToNewLambdaThenTrigger",
+        &[
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:CreateEventSourceMapping",
+        ],
+    ),
+    (
+        "EditExistingLambdaFunctionWithRole",
+        &["lambda:UpdateFunctionCode"],
+    ),
+    (
+        "PassExistingRoleToNewGlueDevEndpoint",
+        &["iam:PassRole", "glue:CreateDevEndpoint"],
+    ),
     ("UpdateExistingGlueDevEndpoint", &["glue:UpdateDevEndpoint"]),
-    ("PassExistingRoleToCloudFormation", &["iam:PassRole", "cloudformation:CreateStack"]),
-    ("PassExistingRoleToNewDataPipeline", &["iam:PassRole", "datapipeline:CreatePipeline"]),
-    ("PassExistingRoleToNewCodeStarProject", &["iam:PassRole", "codestar:CreateProject"]),
-    ("CodeStarCreateProjectFromTemplate", &["codestar:CreateProjectFromTemplate"]),
-    ("PassExistingRoleToNewSageMakerNotebook", &["iam:PassRole", "sagemaker:CreateNotebookInstance", "sagemaker:CreatePresignedNotebookInstanceUrl"]),
+    (
+        "PassExistingRoleToCloudFormation",
+        &["iam:PassRole", "cloudformation:CreateStack"],
+    ),
+    (
+        "PassExistingRoleToNewDataPipeline",
+        &["iam:PassRole", "datapipeline:CreatePipeline"],
+    ),
+    (
+        "PassExistingRoleToNewCodeStarProject",
+        &["iam:PassRole", "codestar:CreateProject"],
+    ),
+    (
+        "CodeStarCreateProjectFromTemplate",
+        &["codestar:CreateProjectFromTemplate"],
+    ),
+    (
+        "PassExistingRoleToNewSageMakerNotebook",
+        &[
+            "iam:PassRole",
+            "sagemaker:CreateNotebookInstance",
+            "sagemaker:CreatePresignedNotebookInstanceUrl",
+        ],
+    ),
 ];
 
 /// The escalation paths a document's allowed actions open (any resource).
@@ -230,12 +286,17 @@ pub(crate) const USER_POLICY: Check = Check {
 
 fn user_policy(resource: &IacResource, _: &Context) -> Vec<Violation> {
     let evidence = match resource.kind.as_str() {
-        "aws_iam_user_policy" => Some(format!("aws_iam_user_policy for user {}", user_of(resource, "user"))),
+        "aws_iam_user_policy" => Some(format!(
+            "aws_iam_user_policy for user {}",
+            user_of(resource, "user")
+        )),
         "aws_iam_user_policy_attachment" => Some(format!(
             "aws_iam_user_policy_attachment for user {}",
             user_of(resource, "user")
         )),
-        "aws_iam_policy_attachment" => is_set(resource.get("users")).then(|| "users = [...]".to_string()),
+        "aws_iam_policy_attachment" => {
+            is_set(resource.get("users")).then(|| "users = [...]".to_string())
+        }
         "AWS::IAM::User" => {
             if is_set(resource.get("Policies")) {
                 Some("Policies: [...]".to_string())
@@ -249,8 +310,11 @@ fn user_policy(resource: &IacResource, _: &Context) -> Vec<Violation> {
     };
     evidence
         .map(|e| {
-            vec![Violation::new(format!("`{}` attaches a policy directly to IAM users", resource.name))
-                .evidence(e)]
+            vec![Violation::new(format!(
+                "`{}` attaches a policy directly to IAM users",
+                resource.name
+            ))
+            .evidence(e)]
         })
         .unwrap_or_default()
 }
@@ -312,15 +376,23 @@ pub(crate) const ROLE_TRUST_ANY: Check = Check {
 };
 
 /// A numeric password policy setting below `minimum` (missing takes `default`).
-fn password_number(resource: &IacResource, key: &str, minimum: i64, default: i64, what: &str) -> Vec<Violation> {
+fn password_number(
+    resource: &IacResource,
+    key: &str,
+    minimum: i64,
+    default: i64,
+    what: &str,
+) -> Vec<Violation> {
     let value = super::present(resource.get(key));
     if value.is_some_and(super::unknown) {
         return Vec::new();
     }
     let actual = int(value).unwrap_or(default);
     fail_if(actual < minimum, || {
-        Violation::new(format!("account password policy {what} is {actual}, below {minimum}"))
-            .evidence(shown(resource, key, key, value, &default.to_string()))
+        Violation::new(format!(
+            "account password policy {what} is {actual}, below {minimum}"
+        ))
+        .evidence(shown(resource, key, key, value, &default.to_string()))
     })
 }
 
@@ -334,7 +406,8 @@ fn password_flag(resource: &IacResource, key: &str, what: &str) -> Vec<Violation
 }
 
 const PASSWORD_KINDS: &[&str] = &["aws_iam_account_password_policy"];
-const PASSWORD_REF: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html";
+const PASSWORD_REF: &str =
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html";
 
 pub(crate) const PASSWORD_LENGTH: Check = Check {
     rule: RuleSpec {

@@ -3,7 +3,7 @@
 use palisade_core::Severity;
 use serde_json::Value;
 
-use super::{attr, fail_if, known_str, secrets, shown, unknown, ISO, SOC2, GDPR};
+use super::{attr, fail_if, known_str, secrets, shown, unknown, GDPR, ISO, SOC2};
 use crate::checks::{Check, CheckKind, Context, RuleSpec, Violation};
 use crate::model::IacResource;
 
@@ -25,7 +25,9 @@ pub(crate) const ENV_SECRETS: Check = Check {
 };
 
 fn env_secrets(r: &IacResource, _: &Context) -> Vec<Violation> {
-    let Some(Value::Object(variables)) = attr(r, "environment.0.variables", "Environment.Variables") else {
+    let Some(Value::Object(variables)) =
+        attr(r, "environment.0.variables", "Environment.Variables")
+    else {
         return Vec::new();
     };
     let mut out: Vec<Violation> = variables

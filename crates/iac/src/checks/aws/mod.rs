@@ -284,7 +284,10 @@ pub(crate) fn shown(
 
 /// A path for people: `point_in_time_recovery.0.enabled` -> `point_in_time_recovery.enabled`.
 pub(crate) fn display(path: &str) -> String {
-    path.split('.').filter(|s| s.parse::<usize>().is_err()).collect::<Vec<_>>().join(".")
+    path.split('.')
+        .filter(|s| s.parse::<usize>().is_err())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A boolean setting that must be on: one violation saying `what` when it is
@@ -310,7 +313,12 @@ pub(crate) fn require_on(
 
 /// A setting (usually a KMS key) that must be present: one violation saying
 /// `what` when it is missing or empty. Unknown values count as set.
-pub(crate) fn require_set(resource: &IacResource, tf: &str, cfn: &str, what: &str) -> Vec<Violation> {
+pub(crate) fn require_set(
+    resource: &IacResource,
+    tf: &str,
+    cfn: &str,
+    what: &str,
+) -> Vec<Violation> {
     fail_if(!is_set(attr(resource, tf, cfn)), || {
         Violation::new(format!("`{}` {what}", resource.name))
             .evidence(format!("{} not set", display(key(resource, tf, cfn))))

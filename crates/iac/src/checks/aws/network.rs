@@ -74,7 +74,12 @@ impl OpenIngress {
         } else {
             format!("{}-{}", self.from, self.to)
         };
-        format!("{}/{} from {}", self.protocol_text, ports, self.cidrs.join(","))
+        format!(
+            "{}/{} from {}",
+            self.protocol_text,
+            ports,
+            self.cidrs.join(",")
+        )
     }
 }
 
@@ -156,17 +161,18 @@ pub(crate) fn open_ingress(resource: &IacResource) -> Vec<OpenIngress> {
             if cidrs.is_empty() {
                 return None;
             }
-            let evidence = if terraform {
-                format!(
+            let evidence =
+                if terraform {
+                    format!(
                     "{proto_key} = \"{text}\", {from_key} = {from}, {to_key} = {to}, source = {}",
                     cidrs.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
                 )
-            } else {
-                format!(
-                    "IpProtocol: {text}, FromPort: {from}, ToPort: {to}, Cidr: {}",
-                    cidrs.join(", ")
-                )
-            };
+                } else {
+                    format!(
+                        "IpProtocol: {text}, FromPort: {from}, ToPort: {to}, Cidr: {}",
+                        cidrs.join(", ")
+                    )
+                };
             Some(OpenIngress {
                 protocol: proto,
                 protocol_text: text,

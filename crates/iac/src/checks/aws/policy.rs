@@ -131,7 +131,9 @@ pub(crate) fn restricting_condition(statement: &Value) -> bool {
         return false;
     };
     condition.iter().any(|(operator, entries)| {
-        let op = operator.trim_start_matches("ForAnyValue:").trim_start_matches("ForAllValues:");
+        let op = operator
+            .trim_start_matches("ForAnyValue:")
+            .trim_start_matches("ForAllValues:");
         if op.starts_with("ArnNot") {
             return true;
         }
@@ -145,9 +147,9 @@ pub(crate) fn restricting_condition(statement: &Value) -> bool {
         positive
             && entries.iter().any(|(k, v)| {
                 RESTRICTING_KEYS.contains(&k.to_ascii_lowercase().as_str())
-                    && !list_of(v).iter().any(|s| {
-                        *s == "*" || (s.starts_with("arn:aws:") && s.contains("::*"))
-                    })
+                    && !list_of(v)
+                        .iter()
+                        .any(|s| *s == "*" || (s.starts_with("arn:aws:") && s.contains("::*")))
             })
     })
 }
@@ -176,7 +178,10 @@ mod tests {
 
     #[test]
     fn parses_strings_and_objects() {
-        let doc = parse(Some(&json!(r#"{"Statement":{"Effect":"Allow","Action":"*"}}"#))).unwrap();
+        let doc = parse(Some(&json!(
+            r#"{"Statement":{"Effect":"Allow","Action":"*"}}"#
+        )))
+        .unwrap();
         assert_eq!(statements(&doc).len(), 1);
         assert!(parse(Some(&json!("${data.aws_iam_policy_document.x.json}"))).is_none());
     }

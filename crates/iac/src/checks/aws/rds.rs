@@ -4,7 +4,9 @@
 
 use palisade_core::Severity;
 
-use super::{attr, fail_if, int, is_off, is_on, is_set, known_str, shown, unknown, CIS_AWS, GDPR, ISO, SOC2};
+use super::{
+    attr, fail_if, int, is_off, is_on, is_set, known_str, shown, unknown, CIS_AWS, GDPR, ISO, SOC2,
+};
 use crate::checks::{Check, CheckKind, Context, RuleSpec, Violation};
 use crate::model::IacResource;
 
@@ -22,9 +24,21 @@ fn cluster_member(r: &IacResource) -> bool {
 /// restore) that inherits encryption and backups from its source.
 fn derived(r: &IacResource) -> bool {
     let keys: &[&str] = if r.framework.is_terraform() {
-        &["replicate_source_db", "snapshot_identifier", "replication_source_identifier", "restore_to_point_in_time", "s3_import"]
+        &[
+            "replicate_source_db",
+            "snapshot_identifier",
+            "replication_source_identifier",
+            "restore_to_point_in_time",
+            "s3_import",
+        ]
     } else {
-        &["SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "SnapshotIdentifier", "SourceDBClusterIdentifier", "SourceDBInstanceAutomatedBackupsArn"]
+        &[
+            "SourceDBInstanceIdentifier",
+            "DBSnapshotIdentifier",
+            "SnapshotIdentifier",
+            "SourceDBClusterIdentifier",
+            "SourceDBInstanceAutomatedBackupsArn",
+        ]
     };
     keys.iter().any(|k| is_set(r.get(k)))
 }
@@ -87,8 +101,9 @@ fn rds_encryption(r: &IacResource, _: &Context) -> Vec<Violation> {
     }
     let v = attr(r, "storage_encrypted", "StorageEncrypted");
     fail_if(is_off(v, false), || {
-        Violation::new(format!("{} `{}` storage is not encrypted", what(r), r.name))
-            .evidence(shown(r, "storage_encrypted", "StorageEncrypted", v, "false"))
+        Violation::new(format!("{} `{}` storage is not encrypted", what(r), r.name)).evidence(
+            shown(r, "storage_encrypted", "StorageEncrypted", v, "false"),
+        )
     })
 }
 
@@ -127,8 +142,18 @@ fn deletion_protection(r: &IacResource) -> Vec<Violation> {
     }
     let v = attr(r, "deletion_protection", "DeletionProtection");
     fail_if(is_off(v, false), || {
-        Violation::new(format!("{} `{}` has no deletion protection", what(r), r.name))
-            .evidence(shown(r, "deletion_protection", "DeletionProtection", v, "false"))
+        Violation::new(format!(
+            "{} `{}` has no deletion protection",
+            what(r),
+            r.name
+        ))
+        .evidence(shown(
+            r,
+            "deletion_protection",
+            "DeletionProtection",
+            v,
+            "false",
+        ))
     })
 }
 
@@ -177,17 +202,41 @@ fn iam_auth_engine(r: &IacResource) -> Option<bool> {
         Some(v) => v.as_str()?,
     };
     let engine = engine.to_ascii_lowercase();
-    Some(["mysql", "postgres", "mariadb", "aurora", "aurora-mysql", "aurora-postgresql"].contains(&engine.as_str()))
+    Some(
+        [
+            "mysql",
+            "postgres",
+            "mariadb",
+            "aurora",
+            "aurora-mysql",
+            "aurora-postgresql",
+        ]
+        .contains(&engine.as_str()),
+    )
 }
 
 fn iam_auth(r: &IacResource) -> Vec<Violation> {
     if cluster_member(r) || iam_auth_engine(r) != Some(true) {
         return Vec::new();
     }
-    let v = attr(r, "iam_database_authentication_enabled", "EnableIAMDatabaseAuthentication");
+    let v = attr(
+        r,
+        "iam_database_authentication_enabled",
+        "EnableIAMDatabaseAuthentication",
+    );
     fail_if(is_off(v, false), || {
-        Violation::new(format!("{} `{}` does not enable IAM database authentication", what(r), r.name))
-            .evidence(shown(r, "iam_database_authentication_enabled", "EnableIAMDatabaseAuthentication", v, "false"))
+        Violation::new(format!(
+            "{} `{}` does not enable IAM database authentication",
+            what(r),
+            r.name
+        ))
+        .evidence(shown(
+            r,
+            "iam_database_authentication_enabled",
+            "EnableIAMDatabaseAuthentication",
+            v,
+            "false",
+        ))
     })
 }
 
@@ -273,4 +322,3 @@ pub(crate) const MINOR_UPGRADE: Check = Check {
         },
     },
 };
-

@@ -141,7 +141,12 @@ struct AclKind {
 }
 
 const READ: AclKind = AclKind {
-    canned_tf: &["public-read", "public-read-write", "authenticated-read", "website"],
+    canned_tf: &[
+        "public-read",
+        "public-read-write",
+        "authenticated-read",
+        "website",
+    ],
     canned_cfn: &["PublicRead", "PublicReadWrite", "AuthenticatedRead"],
     permissions: &["READ", "READ_ACP", "FULL_CONTROL"],
     what: "read",
@@ -284,12 +289,16 @@ fn s3_public_policy(resource: &IacResource, _: &Context) -> Vec<Violation> {
         .map(|(i, statement)| {
             let sid = statement.get("Sid").and_then(Value::as_str);
             let actions = policy::list(statement, "Action").join(", ");
-            let label = sid.map(str::to_string).unwrap_or_else(|| format!("statement {i}"));
+            let label = sid
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("statement {i}"));
             Violation::new(format!(
                 "bucket policy `{}` allows any principal ({label})",
                 resource.name
             ))
-            .evidence(format!("Effect: Allow, Principal: \"*\", Action: {actions}"))
+            .evidence(format!(
+                "Effect: Allow, Principal: \"*\", Action: {actions}"
+            ))
             .discriminator(label)
         })
         .collect()
@@ -446,11 +455,22 @@ fn s3_versioning(bucket: &IacResource, ctx: &Context) -> Vec<Violation> {
         let enabled = status.is_some_and(|s| unknown(s) || s.as_str() == Some("Enabled"))
             || bucket.get("VersioningConfiguration").is_some_and(unknown);
         return fail_if(!enabled, || {
-            Violation::new(format!("S3 bucket `{}` has versioning disabled", bucket.name))
-                .evidence(shown(bucket, "", "VersioningConfiguration.Status", status, "Suspended"))
+            Violation::new(format!(
+                "S3 bucket `{}` has versioning disabled",
+                bucket.name
+            ))
+            .evidence(shown(
+                bucket,
+                "",
+                "VersioningConfiguration.Status",
+                status,
+                "Suspended",
+            ))
         });
     }
-    let inline = bucket.get("versioning.0.enabled").or_else(|| bucket.get("versioning.enabled"));
+    let inline = bucket
+        .get("versioning.0.enabled")
+        .or_else(|| bucket.get("versioning.enabled"));
     if !is_off(inline, false) {
         return Vec::new();
     }
@@ -461,11 +481,20 @@ fn s3_versioning(bucket: &IacResource, ctx: &Context) -> Vec<Violation> {
             .or_else(|| companion.get("versioning_configuration.status"));
         match status {
             Some(s) if unknown(s) || s.as_str() == Some("Enabled") => return Vec::new(),
-            Some(s) => evidence = format!("{}: versioning_configuration.status = {s}", companion.address),
+            Some(s) => {
+                evidence = format!(
+                    "{}: versioning_configuration.status = {s}",
+                    companion.address
+                )
+            }
             None => {}
         }
     }
-    vec![Violation::new(format!("S3 bucket `{}` has versioning disabled", bucket.name)).evidence(evidence)]
+    vec![Violation::new(format!(
+        "S3 bucket `{}` has versioning disabled",
+        bucket.name
+    ))
+    .evidence(evidence)]
 }
 
 pub(crate) const ACCESS_LOGGING: Check = Check {
@@ -493,12 +522,15 @@ fn s3_access_logging(bucket: &IacResource, ctx: &Context) -> Vec<Violation> {
         bucket.get("LoggingConfiguration").is_some()
     };
     fail_if(!logged, || {
-        Violation::new(format!("S3 bucket `{}` has no server access logging", bucket.name))
-            .evidence(if bucket.framework.is_terraform() {
-                "no logging block or aws_s3_bucket_logging for this bucket"
-            } else {
-                "LoggingConfiguration not set"
-            })
+        Violation::new(format!(
+            "S3 bucket `{}` has no server access logging",
+            bucket.name
+        ))
+        .evidence(if bucket.framework.is_terraform() {
+            "no logging block or aws_s3_bucket_logging for this bucket"
+        } else {
+            "LoggingConfiguration not set"
+        })
     })
 }
 
@@ -527,7 +559,9 @@ fn denies_insecure_transport(document: &Value) -> bool {
             .and_then(Value::as_str)
             .is_some_and(|e| e.eq_ignore_ascii_case("deny"));
         let condition = s.get("Condition").map(Value::to_string).unwrap_or_default();
-        deny && (condition.to_ascii_lowercase().contains("aws:securetransport")
+        deny && (condition
+            .to_ascii_lowercase()
+            .contains("aws:securetransport")
             || condition.contains("s3:TlsVersion"))
     })
 }

@@ -25,9 +25,26 @@ const SECRET_NAME_PARTS: &[&str] = &[
 /// Name endings that say the value points to a secret rather than being one
 /// (`DB_PASSWORD_SECRET_ARN`, `TOKEN_PARAMETER_NAME`).
 const POINTER_SUFFIXES: &[&str] = &[
-    "_ARN", "_NAME", "_ID", "_PATH", "_PARAM", "_PARAMETER", "_KEY_ID", "_URL", "_URI", "_FILE",
-    "_TTL", "_LENGTH", "_EXPIRY", "_EXPIRATION", "_TIMEOUT", "_HEADER", "_ENABLED", "_TYPE",
-    "_REGION", "_VERSION",
+    "_ARN",
+    "_NAME",
+    "_ID",
+    "_PATH",
+    "_PARAM",
+    "_PARAMETER",
+    "_KEY_ID",
+    "_URL",
+    "_URI",
+    "_FILE",
+    "_TTL",
+    "_LENGTH",
+    "_EXPIRY",
+    "_EXPIRATION",
+    "_TIMEOUT",
+    "_HEADER",
+    "_ENABLED",
+    "_TYPE",
+    "_REGION",
+    "_VERSION",
 ];
 
 static AWS_ACCESS_KEY: LazyLock<Regex> =
@@ -43,7 +60,9 @@ static KNOWN_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
 pub(crate) fn secret_like_name(name: &str) -> bool {
     let upper = camel_to_snake(name);
     SECRET_NAME_PARTS.iter().any(|part| upper.contains(part))
-        && !POINTER_SUFFIXES.iter().any(|suffix| upper.ends_with(suffix))
+        && !POINTER_SUFFIXES
+            .iter()
+            .any(|suffix| upper.ends_with(suffix))
 }
 
 fn camel_to_snake(name: &str) -> String {
@@ -54,7 +73,11 @@ fn camel_to_snake(name: &str) -> String {
             out.push('_');
         }
         prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        out.push(if c == '-' || c == '.' { '_' } else { c.to_ascii_uppercase() });
+        out.push(if c == '-' || c == '.' {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        });
     }
     out
 }
@@ -75,10 +98,25 @@ pub(crate) fn placeholder(value: &str) -> bool {
         || lower.starts_with("http://")
         || lower.starts_with("https://")
         || v.parse::<f64>().is_ok()
-        || matches!(lower.as_str(), "true" | "false" | "none" | "null" | "undefined")
-        || ["changeme", "change_me", "replace", "placeholder", "example", "dummy", "xxxx", "todo", "your_", "your-", "insert"]
-            .iter()
-            .any(|p| lower.contains(p))
+        || matches!(
+            lower.as_str(),
+            "true" | "false" | "none" | "null" | "undefined"
+        )
+        || [
+            "changeme",
+            "change_me",
+            "replace",
+            "placeholder",
+            "example",
+            "dummy",
+            "xxxx",
+            "todo",
+            "your_",
+            "your-",
+            "insert",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
         || v.chars().all(|c| c == v.chars().next().unwrap_or('x'))
 }
 
@@ -101,7 +139,10 @@ mod tests {
     fn names_and_values() {
         assert!(hardcoded_secret("DB_PASSWORD", "hunter2hunter2"));
         assert!(hardcoded_secret("stripeApiKey", "abc123def456"));
-        assert!(!hardcoded_secret("DB_PASSWORD_SECRET_ARN", "arn:aws:secretsmanager:..."));
+        assert!(!hardcoded_secret(
+            "DB_PASSWORD_SECRET_ARN",
+            "arn:aws:secretsmanager:..."
+        ));
         assert!(!hardcoded_secret("DB_PASSWORD", "${var.db_password}"));
         assert!(!hardcoded_secret("TOKEN_TTL", "3600"));
         assert!(!hardcoded_secret("LOG_LEVEL", "debug-verbose"));
