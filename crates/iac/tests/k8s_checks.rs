@@ -1499,10 +1499,8 @@ fn namespace_network_policy_is_reported_once_per_namespace() {
         ),
     ];
     let found = run("iac.k8s.namespace-network-policy", &manifests);
-    let got: Vec<(usize, Option<(String, String)>)> = found
-        .iter()
-        .map(|(i, v)| (*i, v.subject.clone()))
-        .collect();
+    let got: Vec<(usize, Option<(String, String)>)> =
+        found.iter().map(|(i, v)| (*i, v.subject.clone())).collect();
     let namespace = |ns: &str| Some(("Namespace".to_string(), ns.to_string()));
     assert_eq!(
         got,
