@@ -34,6 +34,12 @@ thread_local! {
 /// hostile input cannot make the scanner allocate without bound.
 pub(crate) const MAX_COLLECTION: usize = 100_000;
 
+/// Clears the thread's depth count, so a panic caught mid-evaluation does
+/// not leave later modules on this thread with a spent budget.
+pub(crate) fn reset_depth() {
+    DEPTH.with(|d| d.set(0));
+}
+
 /// What expressions can reference outside their own lexical scope.
 pub(crate) trait Env {
     /// `var.<name>`; `None` when it cannot be known.

@@ -96,6 +96,7 @@ fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
     let results: Vec<ParsedSet> = roots
         .par_iter()
         .map(|dir| {
+            eval::reset_depth();
             catch_unwind(AssertUnwindSafe(|| evaluate_root(&loader, dir))).unwrap_or_else(|_| {
                 ParsedSet::error(
                     &relative(&loader.root, dir),
