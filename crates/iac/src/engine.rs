@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::checks::{all_checks, Check, CheckKind, Context, Violation};
 use crate::detect::{self, InputKind};
-use crate::model::{IacResource, ParsedSet};
+use crate::model::{Framework, IacResource, ParsedSet};
 use crate::rego::{PolicySet, RegoError};
 use crate::suppress::{self, SuppressionComment};
 use crate::{cloudformation, kubernetes, terraform};
@@ -104,9 +104,9 @@ pub fn scan_paths_with_progress(
     }
     progress.found(inputs.files.len() + inputs.terraform_dirs.len());
 
-    let mut parsed = ParsedSet {
-        resources: Vec::new(),
+    let mut parsed = Units {
         errors: std::mem::take(&mut inputs.errors),
+        ..Units::default()
     };
     let file_results: Vec<ParsedSet> = inputs
         .files
@@ -117,27 +117,40 @@ pub fn scan_paths_with_progress(
             result
         })
         .collect();
+    // Kubernetes objects refer to each other across files (a namespace's
+    // NetworkPolicy, a workload's ServiceAccount): all manifests are one unit.
+    let mut manifests = ParsedSet::default();
     for result in file_results {
-        parsed.extend(result);
+        if result
+            .resources
+            .first()
+            .is_some_and(|r| r.framework == Framework::Kubernetes)
+        {
+            manifests.extend(result);
+        } else {
+            parsed.push(result);
+        }
     }
+    parsed.push(manifests);
     for (root, dirs) in &inputs.terraform_dirs {
         let dirs: Vec<PathBuf> = dirs.iter().cloned().collect();
-        let mut module_set = terraform::scan_dirs(root, &dirs);
         // Terraform reports paths relative to the module root; show them like every other file.
         let shown = |relative: &str| display_path(&root.join(relative));
-        for resource in &mut module_set.resources {
-            resource.file = shown(&resource.file);
+        for mut module_set in terraform::scan_dirs_by_root(root, &dirs) {
+            for resource in &mut module_set.resources {
+                resource.file = shown(&resource.file);
+            }
+            for error in &mut module_set.errors {
+                error.path = shown(&error.path);
+            }
+            parsed.push(module_set);
         }
-        for error in &mut module_set.errors {
-            error.path = shown(&error.path);
-        }
-        parsed.extend(module_set);
         progress.parsed(dirs.len());
     }
 
     let inputs_scanned = inputs.files.len() + inputs.terraform_files;
-    let mut findings = evaluate(&parsed.resources, options, &policies);
-    let mut errors = parsed.errors;
+    let mut findings = evaluate(&parsed, options, &policies);
+    let mut errors = std::mem::take(&mut parsed.errors);
     apply_inline_suppressions(
         &mut findings,
         &parsed.resources,
@@ -181,6 +194,30 @@ fn build_skip_set(patterns: &[String]) -> Result<GlobSet, IacError> {
         pattern: patterns.join(", "),
         message: e.to_string(),
     })
+}
+
+/// Resources grouped in units of evaluation: one Terraform root module with
+/// its child modules, one template or plan, or all Kubernetes manifests.
+/// References resolve within a unit, so checks that look for companion
+/// resources (a bucket's versioning, a VPC's flow log) look only there: two
+/// root modules that both declare `aws_s3_bucket.logs` are two buckets.
+#[derive(Default)]
+struct Units {
+    resources: Vec<IacResource>,
+    /// Ranges of `resources`, one per unit.
+    ranges: Vec<std::ops::Range<usize>>,
+    errors: Vec<ScanError>,
+}
+
+impl Units {
+    fn push(&mut self, set: ParsedSet) {
+        let start = self.resources.len();
+        self.resources.extend(set.resources);
+        if self.resources.len() > start {
+            self.ranges.push(start..self.resources.len());
+        }
+        self.errors.extend(set.errors);
+    }
 }
 
 /// A file to parse, with the path findings show (as the user named it).
@@ -358,13 +395,11 @@ fn line_of_offset(bytes: &[u8], offset: usize) -> u32 {
 }
 
 /// Runs every enabled check on every resource: per-resource checks are
-/// dispatched by kind, so each resource is visited once; set checks run once.
+/// dispatched by kind, so each resource is visited once; set checks run once
+/// per unit, and every check sees only the resources of its unit.
 /// Returns `(resource index, finding)` pairs.
-fn evaluate(
-    resources: &[IacResource],
-    options: &ScanOptions,
-    policies: &PolicySet,
-) -> Vec<(usize, Finding)> {
+fn evaluate(units: &Units, options: &ScanOptions, policies: &PolicySet) -> Vec<(usize, Finding)> {
+    let resources = units.resources.as_slice();
     let enabled: Vec<&'static Check> = all_checks()
         .filter(|c| !options.disabled_rules.contains(c.rule.id))
         .collect();
@@ -392,40 +427,51 @@ fn evaluate(
             CheckKind::Set(run) => set_checks.push((check, *run)),
         }
     }
-    let context = Context::new(resources);
     let to_finding = |index: usize, rule_id: &str, violation: Violation| {
         let rule = rules.get(rule_id)?;
         Some((index, finding_for(rule, &resources[index], violation)))
     };
-
-    let context = &context;
     let to_finding = &to_finding;
-    let mut findings: Vec<(usize, Finding)> = resources
+    let by_kind = &by_kind;
+    let set_checks = &set_checks;
+
+    let mut findings: Vec<(usize, Finding)> = units
+        .ranges
         .par_iter()
-        .enumerate()
-        .flat_map_iter(|(index, resource)| {
-            let mut found = Vec::new();
-            for check in by_kind.get(resource.kind.as_str()).into_iter().flatten() {
-                let CheckKind::PerResource { run, .. } = check.kind else {
-                    continue;
-                };
+        .flat_map_iter(|range| {
+            let start = range.start;
+            let context = Context::new(&resources[range.clone()]);
+            let context = &context;
+            let mut found: Vec<(usize, Finding)> = context
+                .resources
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(local, resource)| {
+                    let mut found = Vec::new();
+                    for check in by_kind.get(resource.kind.as_str()).into_iter().flatten() {
+                        let CheckKind::PerResource { run, .. } = check.kind else {
+                            continue;
+                        };
+                        found.extend(
+                            run(resource, context)
+                                .into_iter()
+                                .filter_map(|v| to_finding(start + local, check.rule.id, v)),
+                        );
+                    }
+                    found
+                })
+                .collect();
+            for (check, run) in set_checks {
                 found.extend(
-                    run(resource, context)
+                    run(context)
                         .into_iter()
-                        .filter_map(|v| to_finding(index, check.rule.id, v)),
+                        .filter(|(local, _)| *local < range.len())
+                        .filter_map(|(local, v)| to_finding(start + local, check.rule.id, v)),
                 );
             }
             found
         })
         .collect();
-    for (check, run) in set_checks {
-        findings.extend(
-            run(context)
-                .into_iter()
-                .filter(|(index, _)| *index < resources.len())
-                .filter_map(|(index, v)| to_finding(index, check.rule.id, v)),
-        );
-    }
     findings.extend(
         policies
             .evaluate(resources)

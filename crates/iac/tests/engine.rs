@@ -242,3 +242,28 @@ fn a_missing_path_is_an_error() {
     .unwrap();
     assert!(err.to_string().contains("/definitely/not/here"));
 }
+
+#[test]
+fn companion_resources_count_only_within_their_root_module() {
+    let dir = tempfile::tempdir().unwrap();
+    for (module, versioned) in [("a", true), ("b", false)] {
+        let path = dir.path().join(module);
+        std::fs::create_dir(&path).unwrap();
+        let mut text = BUCKET.to_string();
+        if versioned {
+            text.push_str(
+                "resource \"aws_s3_bucket_versioning\" \"logs\" {\n  bucket = aws_s3_bucket.logs.id\n  versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n",
+            );
+        }
+        std::fs::write(path.join("main.tf"), text).unwrap();
+    }
+    let output = scan_dir(dir.path());
+    let unversioned: Vec<&str> = output
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "iac.aws.s3-versioning")
+        .filter_map(|f| f.resource.file.as_deref())
+        .collect();
+    assert_eq!(unversioned.len(), 1, "{unversioned:?}");
+    assert!(unversioned[0].ends_with("b/main.tf"), "{unversioned:?}");
+}

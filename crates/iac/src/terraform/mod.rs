@@ -49,6 +49,18 @@ const EVAL_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// Evaluates the Terraform modules in `dirs` (absolute directories holding
 /// `.tf` files). Paths in the result are relative to `root`.
 pub fn scan_dirs(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
+    let mut all = ParsedSet::default();
+    for set in scan_dirs_by_root(root, dirs) {
+        all.extend(set);
+    }
+    all
+}
+
+/// Like [`scan_dirs`], one set per root module (with the child modules it
+/// calls): references resolve within a root, never across roots, so checks
+/// that follow them must see one root at a time. Errors of modules no root
+/// reached come last, in a set of their own.
+pub fn scan_dirs_by_root(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
     let run = || scan_dirs_inner(root, dirs);
     match rayon::ThreadPoolBuilder::new()
         .stack_size(EVAL_STACK_BYTES)
@@ -60,7 +72,7 @@ pub fn scan_dirs(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
     }
 }
 
-fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
+fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
     let root = absolute(root);
     let mut unique: Vec<PathBuf> = Vec::new();
     let mut seen = HashSet::new();
@@ -75,10 +87,10 @@ fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
         .map(|d| (d.clone(), Arc::new(load_module(&root, d))))
         .collect();
 
-    let mut out = ParsedSet::default();
+    let mut loading = ParsedSet::default();
     let mut called = HashSet::new();
     for (dir, module) in &loaded {
-        out.errors.extend(module.errors.iter().cloned());
+        loading.errors.extend(module.errors.iter().cloned());
         for source in module.local_sources() {
             let target = normalize(&dir.join(source));
             if &target != dir {
@@ -93,7 +105,7 @@ fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
         instances: AtomicUsize::new(0),
     };
     let roots: Vec<&PathBuf> = unique.iter().filter(|d| !called.contains(*d)).collect();
-    let results: Vec<ParsedSet> = roots
+    let mut results: Vec<ParsedSet> = roots
         .par_iter()
         .map(|dir| {
             eval::reset_depth();
@@ -106,16 +118,14 @@ fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
             })
         })
         .collect();
-    for r in results {
-        out.extend(r);
-    }
     let extra = loader.extra.lock().unwrap_or_else(|e| e.into_inner());
     let mut extra: Vec<_> = extra.values().flatten().collect();
     extra.sort_by(|a, b| a.dir.cmp(&b.dir));
     for m in extra {
-        out.errors.extend(m.errors.iter().cloned());
+        loading.errors.extend(m.errors.iter().cloned());
     }
-    out
+    results.push(loading);
+    results
 }
 
 fn evaluate_root(loader: &Loader, dir: &Path) -> ParsedSet {
