@@ -26,14 +26,16 @@ pub enum Error {
     #[error("no finding matches `{0}`")]
     NotFound(String),
 
-    /// A fingerprint prefix matches more than one finding.
-    #[error(
-        "`{prefix}` matches several findings ({}); give more characters of the fingerprint",
-        candidates.join(", ")
-    )]
+    /// A fingerprint or prefix matches more than one finding: several
+    /// fingerprints start with the prefix, or the same fingerprint was found
+    /// in several scopes (a finding is identified by engine, scope and
+    /// fingerprint).
+    #[error("{}", ambiguous_message(prefix, candidates))]
     Ambiguous {
         prefix: String,
-        /// Up to a handful of the matching findings, as `fingerprint (engine scope)`.
+        /// Up to a handful of the matching findings, as `<fingerprint> (<scope>)`
+        /// (`<fingerprint> (<scope>, engine <engine>)` when two of them differ
+        /// only by engine), ordered by fingerprint, then scope.
         candidates: Vec<String>,
     },
 
@@ -80,5 +82,51 @@ impl Error {
             what,
             reason: reason.into(),
         }
+    }
+}
+
+/// The text of [`Error::Ambiguous`]: more characters help only when the
+/// candidates have different fingerprints.
+fn ambiguous_message(prefix: &str, candidates: &[String]) -> String {
+    let fingerprint = |candidate: &str| candidate.split(' ').next().unwrap_or("").to_string();
+    let listed = candidates.join(", ");
+    let one_fingerprint = candidates
+        .iter()
+        .all(|c| fingerprint(c) == fingerprint(&candidates[0]));
+    if one_fingerprint && !candidates.is_empty() && fingerprint(&candidates[0]) == prefix {
+        format!(
+            "`{prefix}` is the fingerprint of a finding in several scopes ({listed}); \
+             a fingerprint alone cannot tell them apart"
+        )
+    } else {
+        format!(
+            "`{prefix}` matches several findings ({listed}); give more characters of the \
+             fingerprint (the same fingerprint in several scopes stays ambiguous)"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ambiguous_message_says_whether_more_characters_help() {
+        let prefix_error = Error::Ambiguous {
+            prefix: "ab".into(),
+            candidates: vec!["ab01 (/a)".into(), "ab02 (/a)".into()],
+        };
+        let text = prefix_error.to_string();
+        assert!(text.contains("ab01 (/a), ab02 (/a)"), "{text}");
+        assert!(text.contains("give more characters"), "{text}");
+
+        let scope_error = Error::Ambiguous {
+            prefix: "ab01".into(),
+            candidates: vec!["ab01 (/a)".into(), "ab01 (/b)".into()],
+        };
+        let text = scope_error.to_string();
+        assert!(text.contains("ab01 (/a), ab01 (/b)"), "{text}");
+        assert!(text.contains("several scopes"), "{text}");
+        assert!(!text.contains("give more characters"), "{text}");
     }
 }

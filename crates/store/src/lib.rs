@@ -21,10 +21,15 @@
 //!
 //! # Lifecycle
 //!
-//! Findings are keyed by their fingerprint within an engine and a scope (the
-//! same rule on the same file path in two scanned repositories is two
-//! findings). With [`Store::record_scan`]:
-//! - a fingerprint seen for the first time is [`Status::Open`] (counted as new);
+//! A finding is identified by its engine, its scope and its fingerprint. A
+//! fingerprint is the rule plus the resource identity (kind, id, path relative
+//! to the scan root) and deliberately leaves out where the scan ran, so the
+//! same rule on the same file path in two scanned repositories has the same
+//! fingerprint; in the store these are two findings, each with its own
+//! lifecycle, SLA, suppression and history. A finding never moves from one
+//! engine or scope to another. With [`Store::record_scan`]:
+//! - a fingerprint seen for the first time in its engine and scope is
+//!   [`Status::Open`] (counted as new);
 //! - seen again, its `last_seen` and stored [`palisade_core::Finding`] are refreshed;
 //! - a finding of the same engine and scope that a *complete* run did not see
 //!   becomes [`Status::Resolved`]; an incomplete run resolves nothing;
@@ -44,6 +49,16 @@
 //!   while it is still valid.
 //!
 //! Time is always passed in (`now`), so the lifecycle is deterministic in tests.
+//!
+//! # Lookups
+//!
+//! [`Store::get_finding`], [`Store::finding_history`], [`Store::suppress`] and
+//! [`Store::unsuppress`] take a fingerprint or a unique prefix of one (upper-case
+//! hex is accepted), across all engines and scopes. When it matches more than
+//! one finding they fail with [`Error::Ambiguous`], listing up to five
+//! candidates as `<fingerprint> (<scope>)`. This includes a full fingerprint
+//! stored in several scopes: more characters cannot help then, and the error
+//! message says so.
 
 mod error;
 mod model;

@@ -330,7 +330,9 @@ impl Store {
     }
 
     /// The finding whose fingerprint is `fingerprint_or_prefix`, or the only
-    /// one starting with it. Errors: [`Error::NotFound`], [`Error::Ambiguous`].
+    /// one starting with it. Errors: [`Error::NotFound`], [`Error::Ambiguous`]
+    /// (also when the fingerprint is stored in several scopes; see
+    /// [Lookups](crate#lookups)).
     pub async fn get_finding(
         &self,
         fingerprint_or_prefix: &str,
@@ -410,7 +412,13 @@ impl Store {
         };
         insert_event(&mut tx, row.id, &event).await?;
         tx.commit().await?;
-        tracing::info!(fingerprint = %row.finding.fingerprint, author, "finding suppressed");
+        tracing::info!(
+            fingerprint = %row.finding.fingerprint,
+            engine = %row.engine,
+            scope = %row.scope,
+            author,
+            "finding suppressed"
+        );
         Ok(row.into_stored())
     }
 
@@ -452,7 +460,13 @@ impl Store {
         };
         insert_event(&mut tx, row.id, &event).await?;
         tx.commit().await?;
-        tracing::info!(fingerprint = %row.finding.fingerprint, author, "finding unsuppressed");
+        tracing::info!(
+            fingerprint = %row.finding.fingerprint,
+            engine = %row.engine,
+            scope = %row.scope,
+            author,
+            "finding unsuppressed"
+        );
         Ok(row.into_stored())
     }
 
@@ -633,7 +647,12 @@ struct Row {
 
 impl FindingRow {
     fn parse(self) -> Result<Row> {
-        let what = |column: &str| format!("findings.{column} of {}", self.fingerprint);
+        let what = |column: &str| {
+            format!(
+                "findings.{column} of {} in {} ({})",
+                self.fingerprint, self.scope, self.engine
+            )
+        };
         let finding: Finding =
             serde_json::from_str(&self.finding).map_err(|e| Error::corrupt(what("finding"), e))?;
         let suppression = match (self.suppression_reason, self.suppression_author) {
@@ -706,8 +725,9 @@ async fn fetch_row(
 }
 
 /// The finding with this fingerprint, or the only one starting with it.
-/// The same fingerprint in several scopes is ambiguous too: the candidates
-/// then name their scopes.
+/// An exact fingerprint wins over longer ones it is a prefix of. The same
+/// fingerprint in several scopes (or engines) is ambiguous too: the
+/// candidates name their scopes.
 async fn find_by_prefix(conn: &mut SqliteConnection, fingerprint_or_prefix: &str) -> Result<Row> {
     let mut prefix = fingerprint_or_prefix.trim().to_string();
     if prefix.is_empty() {
@@ -720,7 +740,7 @@ async fn find_by_prefix(conn: &mut SqliteConnection, fingerprint_or_prefix: &str
     let exact: Vec<FindingRow> = sqlx::query_as(concat!(
         "SELECT ",
         finding_columns!(),
-        " FROM findings WHERE fingerprint = ? ORDER BY scope LIMIT ?"
+        " FROM findings WHERE fingerprint = ? ORDER BY scope, engine LIMIT ?"
     ))
     .bind(&prefix)
     .bind(to_i64(AMBIGUOUS_CANDIDATES))
@@ -732,7 +752,7 @@ async fn find_by_prefix(conn: &mut SqliteConnection, fingerprint_or_prefix: &str
             "SELECT ",
             finding_columns!(),
             " FROM findings WHERE fingerprint >= ? AND fingerprint < ? \
-              ORDER BY fingerprint, scope LIMIT ?"
+              ORDER BY fingerprint, scope, engine LIMIT ?"
         ))
         .bind(&prefix)
         .bind(&upper)
@@ -746,13 +766,29 @@ async fn find_by_prefix(conn: &mut SqliteConnection, fingerprint_or_prefix: &str
         0 => Err(Error::NotFound(prefix)),
         1 => rows.swap_remove(0).parse(),
         _ => Err(Error::Ambiguous {
+            candidates: candidates(&rows),
             prefix,
-            candidates: rows
-                .into_iter()
-                .map(|r| format!("{} ({} {})", r.fingerprint, r.engine, r.scope))
-                .collect(),
         }),
     }
+}
+
+/// The rows as [`Error::Ambiguous`] lists them: `<fingerprint> (<scope>)`,
+/// naming the engine too when two rows differ only by engine.
+fn candidates(rows: &[FindingRow]) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            let engine_matters = rows.iter().any(|other| {
+                other.fingerprint == r.fingerprint
+                    && other.scope == r.scope
+                    && other.engine != r.engine
+            });
+            if engine_matters {
+                format!("{} ({}, engine {})", r.fingerprint, r.scope, r.engine)
+            } else {
+                format!("{} ({})", r.fingerprint, r.scope)
+            }
+        })
+        .collect()
 }
 
 /// The lifecycle state of a finding after a run saw it.

@@ -766,10 +766,7 @@ async fn lookup_by_fingerprint_or_unique_prefix() {
             assert_eq!(prefix, "aaaa");
             assert_eq!(
                 candidates,
-                vec![
-                    format!("aaaa1111 (iac {SCOPE})"),
-                    format!("aaaa2222 (iac {SCOPE})")
-                ]
+                vec![format!("aaaa1111 ({SCOPE})"), format!("aaaa2222 ({SCOPE})")]
             );
         }
         other => panic!("expected Ambiguous, got {other:?}"),
@@ -1131,15 +1128,197 @@ async fn concurrent_scans_from_two_processes_lose_nothing() {
     }
 }
 
+fn in_scope<'a>(listed: &'a [StoredFinding], scope: &str) -> &'a StoredFinding {
+    listed
+        .iter()
+        .find(|f| f.scope == scope)
+        .unwrap_or_else(|| panic!("a finding in {scope}"))
+}
+
+async fn record_in(store: &Store, scope: &str, findings: Vec<Finding>, now: DateTime<Utc>) {
+    store
+        .record_scan(
+            run(scope, now),
+            &output(findings),
+            true,
+            &SlaPolicy::default(),
+            now,
+        )
+        .await
+        .expect("record");
+}
+
 #[tokio::test]
 async fn the_same_fingerprint_in_two_scopes_is_two_findings() {
     let (_dir, store) = temp_store().await;
     let shared = finding("shared", Severity::High);
+    record_in(&store, "/repo/a", vec![shared.clone()], at(1, 0)).await;
+    record_in(&store, "/repo/b", vec![shared.clone()], at(1, 6)).await;
+    let listed = store.list_findings(&all(), at(1, 7)).await.expect("list");
+    assert_eq!(listed.len(), 2, "one per scope");
+    assert!(listed
+        .iter()
+        .all(|f| f.finding.fingerprint == shared.fingerprint && f.status == Status::Open));
+    // Each has its own first sighting and SLA clock; A did not move to B.
+    assert_eq!(in_scope(&listed, "/repo/a").first_seen, at(1, 0));
+    assert_eq!(in_scope(&listed, "/repo/b").first_seen, at(1, 6));
+    assert_ne!(
+        in_scope(&listed, "/repo/a").last_run_id,
+        in_scope(&listed, "/repo/b").last_run_id
+    );
+
+    // Resolving in scope A leaves scope B open.
+    record_in(&store, "/repo/a", vec![], at(2, 0)).await;
+    let listed = store.list_findings(&all(), at(2, 1)).await.expect("list");
+    assert_eq!(in_scope(&listed, "/repo/a").status, Status::Resolved);
+    assert_eq!(in_scope(&listed, "/repo/a").resolved_at, Some(at(2, 0)));
+    assert_eq!(in_scope(&listed, "/repo/b").status, Status::Open);
+    assert_eq!(in_scope(&listed, "/repo/b").resolved_at, None);
+
+    // Seeing it again in B does not reopen A; seeing it in A reopens only A.
+    record_in(&store, "/repo/b", vec![shared.clone()], at(3, 0)).await;
+    let listed = store.list_findings(&all(), at(3, 1)).await.expect("list");
+    assert_eq!(in_scope(&listed, "/repo/a").status, Status::Resolved);
+    assert_eq!(in_scope(&listed, "/repo/b").status, Status::Open);
+    record_in(&store, "/repo/a", vec![shared.clone()], at(4, 0)).await;
+    let listed = store.list_findings(&all(), at(4, 1)).await.expect("list");
+    assert_eq!(in_scope(&listed, "/repo/a").status, Status::Reopened);
+    assert_eq!(in_scope(&listed, "/repo/a").reopened_at, Some(at(4, 0)));
+    assert_eq!(in_scope(&listed, "/repo/b").status, Status::Open);
+    assert_eq!(in_scope(&listed, "/repo/b").reopened_at, None);
+
+    // The scope filter sees one finding per scope.
     for scope in ["/repo/a", "/repo/b"] {
+        let filter = FindingFilter {
+            scope: Some(scope.into()),
+            ..all()
+        };
+        let of_scope = store.list_findings(&filter, at(4, 1)).await.expect("list");
+        assert_eq!(of_scope.len(), 1, "{scope}");
+    }
+
+    // The full fingerprint names both, so every lookup by it is ambiguous and
+    // changes nothing.
+    let fp = shared.fingerprint.as_str();
+    let expected = vec![format!("{fp} (/repo/a)"), format!("{fp} (/repo/b)")];
+    let check = |result: Result<(), Error>| match result {
+        Err(Error::Ambiguous { prefix, candidates }) => {
+            assert_eq!(prefix, fp);
+            assert_eq!(candidates, expected);
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    };
+    check(store.get_finding(fp, at(4, 1)).await.map(drop));
+    check(store.finding_history(fp).await.map(drop));
+    check(
+        store
+            .suppress(fp, "accepted", "alice", None, at(4, 1))
+            .await
+            .map(drop),
+    );
+    check(store.unsuppress(fp, "alice", at(4, 1)).await.map(drop));
+    let after = store.list_findings(&all(), at(4, 2)).await.expect("list");
+    assert_eq!(after, listed, "failed lookups change nothing");
+}
+
+#[tokio::test]
+async fn prefix_lookups_across_scopes() {
+    let (_dir, store) = temp_store().await;
+    let one = with_fingerprint("one", "cafe0001");
+    let two = with_fingerprint("two", "cafe0002");
+    record_in(&store, "/repo/b", vec![one.clone()], at(1, 0)).await;
+    record_in(&store, "/repo/a", vec![one.clone(), two.clone()], at(1, 0)).await;
+    let now = at(1, 1);
+
+    // A prefix of a fingerprint stored in one scope only is unique.
+    let found = store.get_finding("CAFE0002", now).await.expect("unique");
+    assert_eq!(
+        (found.finding.fingerprint.as_str(), found.scope.as_str()),
+        ("cafe0002", "/repo/a")
+    );
+    let suppressed = store
+        .suppress("cafe0002", "accepted", "alice", None, now)
+        .await
+        .expect("suppress by unique prefix");
+    assert_eq!(suppressed.status, Status::Suppressed);
+    assert!(matches!(
+        store.finding_history("cafe00002").await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .finding_history("cafe0002")
+            .await
+            .expect("history")
+            .len(),
+        2,
+        "first sighting, suppression"
+    );
+
+    // A prefix matching several fingerprints lists them by fingerprint, then scope.
+    match store.get_finding("cafe", now).await {
+        Err(error @ Error::Ambiguous { .. }) => {
+            let text = error.to_string();
+            let Error::Ambiguous { prefix, candidates } = error else {
+                unreachable!()
+            };
+            assert_eq!(prefix, "cafe");
+            assert_eq!(
+                candidates,
+                vec![
+                    "cafe0001 (/repo/a)".to_string(),
+                    "cafe0001 (/repo/b)".to_string(),
+                    "cafe0002 (/repo/a)".to_string(),
+                ]
+            );
+            assert!(text.contains("give more characters"), "{text}");
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    }
+
+    // A whole fingerprint stored in two scopes is ambiguous, and the message
+    // does not pretend that more characters would help.
+    match store.get_finding("cafe0001", now).await {
+        Err(error @ Error::Ambiguous { .. }) => {
+            let text = error.to_string();
+            assert!(text.contains("several scopes"), "{text}");
+            assert!(!text.contains("give more characters"), "{text}");
+            let Error::Ambiguous { prefix, candidates } = error else {
+                unreachable!()
+            };
+            assert_eq!(prefix, "cafe0001");
+            assert_eq!(
+                candidates,
+                vec![
+                    "cafe0001 (/repo/a)".to_string(),
+                    "cafe0001 (/repo/b)".to_string()
+                ]
+            );
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    }
+
+    // A resolved copy still counts: resolving B's copy keeps the lookup ambiguous.
+    record_in(&store, "/repo/b", vec![], at(2, 0)).await;
+    assert!(matches!(
+        store.get_finding("cafe0001", at(2, 1)).await,
+        Err(Error::Ambiguous { .. })
+    ));
+}
+
+#[tokio::test]
+async fn same_fingerprint_under_two_engines_in_one_scope_names_the_engines() {
+    let (_dir, store) = temp_store().await;
+    let f = with_fingerprint("f", "beef0001");
+    for engine in ["iac", "k8s"] {
         store
             .record_scan(
-                run(scope, at(1, 0)),
-                &output(vec![shared.clone()]),
+                NewRun {
+                    engine: engine.into(),
+                    scope: SCOPE.into(),
+                    started_at: at(1, 0),
+                },
+                &output(vec![f.clone()]),
                 true,
                 &SlaPolicy::default(),
                 at(1, 0),
@@ -1147,42 +1326,72 @@ async fn the_same_fingerprint_in_two_scopes_is_two_findings() {
             .await
             .expect("record");
     }
-    let listed = store.list_findings(&all(), at(1, 1)).await.expect("list");
-    assert_eq!(listed.len(), 2, "one per scope");
-    assert!(listed
-        .iter()
-        .all(|f| f.finding.fingerprint == shared.fingerprint));
-
-    // Resolving in scope A leaves scope B open.
-    store
-        .record_scan(
-            run("/repo/a", at(2, 0)),
-            &output(vec![]),
-            true,
-            &SlaPolicy::default(),
-            at(2, 0),
-        )
-        .await
-        .expect("record");
-    let listed = store.list_findings(&all(), at(2, 1)).await.expect("list");
-    let status_in = |scope: &str| {
-        listed
-            .iter()
-            .find(|f| f.scope == scope)
-            .map(|f| f.status)
-            .expect("present")
-    };
-    assert_eq!(status_in("/repo/a"), Status::Resolved);
-    assert_eq!(status_in("/repo/b"), Status::Open);
-
-    match store
-        .get_finding(shared.fingerprint.as_str(), at(2, 1))
-        .await
-    {
-        Err(Error::Ambiguous { candidates, .. }) => {
-            assert_eq!(candidates.len(), 2);
-            assert!(candidates[0].contains("/repo/a") && candidates[1].contains("/repo/b"));
-        }
+    match store.get_finding("beef", at(1, 1)).await {
+        Err(Error::Ambiguous { candidates, .. }) => assert_eq!(
+            candidates,
+            vec![
+                format!("beef0001 ({SCOPE}, engine iac)"),
+                format!("beef0001 ({SCOPE}, engine k8s)"),
+            ]
+        ),
         other => panic!("expected Ambiguous, got {other:?}"),
+    }
+}
+
+/// Two repositories with identically named files, scanned in parallel into
+/// one database: every finding of both is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_scans_of_two_scopes_with_the_same_fingerprints_keep_both() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("two-repos.db");
+    let path = path.to_str().expect("utf-8").to_string();
+    let (one, two) = tokio::join!(Store::open(&path), Store::open(&path));
+    let (one, two) = (one.expect("open one"), two.expect("open two"));
+
+    const N: usize = 30;
+    let same = batch("main", N);
+    let sla = SlaPolicy::default();
+    let mut tasks = Vec::new();
+    for round in 0..3u32 {
+        let now = at(1 + round, 0);
+        for (store, scope) in [(one.clone(), "/checkouts/a"), (two.clone(), "/checkouts/b")] {
+            let findings = same.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record_scan(run(scope, now), &output(findings), true, &sla, now)
+                    .await
+            }));
+        }
+    }
+    let mut summaries = Vec::new();
+    for task in tasks {
+        summaries.push(task.await.expect("task").expect("record_scan"));
+    }
+
+    let listed = one.list_findings(&all(), at(9, 0)).await.expect("list");
+    assert_eq!(
+        listed.len(),
+        2 * N,
+        "both repositories' findings are stored"
+    );
+    assert!(listed.iter().all(|f| f.status == Status::Open));
+    for scope in ["/checkouts/a", "/checkouts/b"] {
+        let mut fps: Vec<_> = listed
+            .iter()
+            .filter(|f| f.scope == scope)
+            .map(|f| f.finding.fingerprint.clone())
+            .collect();
+        fps.sort();
+        let mut expected: Vec<_> = same.iter().map(|f| f.fingerprint.clone()).collect();
+        expected.sort();
+        assert_eq!(fps, expected, "{scope}");
+        let of_scope: Vec<_> = summaries.iter().filter(|s| s.scope == scope).collect();
+        assert_eq!(of_scope.len(), 3);
+        assert!(of_scope.iter().all(|s| s.counts.resolved == 0), "{scope}");
+        assert_eq!(
+            of_scope.iter().map(|s| s.counts.new).sum::<u64>(),
+            N as u64,
+            "each finding of {scope} is new exactly once"
+        );
     }
 }
