@@ -16,6 +16,12 @@ use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, LogFormat};
 
+// Scans allocate many small values (parsed documents, findings) from every
+// worker thread at once; mimalloc's thread-local heaps halve the time glibc's
+// allocator spends on them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What a successful command tells the process to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -60,6 +66,7 @@ fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     match format {
         LogFormat::Text => builder.without_time().init(),

@@ -93,6 +93,7 @@ pub fn scan_paths_with_progress(
     let skip = build_skip_set(&options.skip_paths)?;
     let policies = PolicySet::load(&options.policy_dirs)?;
 
+    let mut phase = Phase::start();
     let mut inputs = Inputs::default();
     for path in paths {
         if !path.exists() {
@@ -103,6 +104,7 @@ pub fn scan_paths_with_progress(
         collect_inputs(path, &skip, &mut inputs);
     }
     progress.found(inputs.files.len() + inputs.terraform_dirs.len());
+    phase.done("walk");
 
     let mut parsed = Units {
         errors: std::mem::take(&mut inputs.errors),
@@ -148,9 +150,11 @@ pub fn scan_paths_with_progress(
         progress.parsed(dirs.len());
     }
 
+    phase.done("parse");
     let inputs_scanned = inputs.files.len() + inputs.terraform_files;
     let mut findings = evaluate(&parsed, options, &policies);
     let mut errors = std::mem::take(&mut parsed.errors);
+    phase.done("check");
     apply_inline_suppressions(
         &mut findings,
         &parsed.resources,
@@ -171,6 +175,7 @@ pub fn scan_paths_with_progress(
             ))
     });
     errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    phase.done("suppress and sort");
     Ok(ScanOutput {
         findings: findings.into_iter().map(|(_, f)| f).collect(),
         errors,
@@ -194,6 +199,24 @@ fn build_skip_set(patterns: &[String]) -> Result<GlobSet, IacError> {
         pattern: patterns.join(", "),
         message: e.to_string(),
     })
+}
+
+/// Logs how long each phase of a scan took, at debug level (`-vv`).
+struct Phase(std::time::Instant);
+
+impl Phase {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    fn done(&mut self, name: &str) {
+        tracing::debug!(
+            phase = name,
+            elapsed_ms = self.0.elapsed().as_millis() as u64,
+            "scan phase done"
+        );
+        self.0 = std::time::Instant::now();
+    }
 }
 
 /// Resources grouped in units of evaluation: one Terraform root module with

@@ -130,10 +130,11 @@ pub fn finish_scan(
     let items: Vec<ReportItem> = result
         .output
         .findings
-        .iter()
+        .into_iter()
         .map(|finding| {
-            let mut item = ReportItem::from(finding.clone());
-            if let Some(stored) = lifecycle.get(finding.fingerprint.as_str()) {
+            let stored = lifecycle.get(finding.fingerprint.as_str());
+            let mut item = ReportItem::from(finding);
+            if let Some(stored) = stored {
                 item.status = Some(stored.status.to_string());
                 item.first_seen = Some(stored.first_seen);
                 item.last_seen = Some(stored.last_seen);
@@ -150,7 +151,12 @@ pub fn finish_scan(
         errors: result.output.errors,
         rules: result.rules,
     };
+    let rendering = std::time::Instant::now();
     write_report(&report, output_args.format, output_args.output.as_deref())?;
+    tracing::debug!(
+        elapsed_ms = rendering.elapsed().as_millis() as u64,
+        "report written"
+    );
 
     let day = now.date_naive();
     let failing = fail_on.map_or(0, |threshold| {

@@ -131,18 +131,30 @@ pub fn all_checks() -> impl Iterator<Item = &'static Check> {
 pub struct Context<'a> {
     pub resources: &'a [IacResource],
     by_kind: HashMap<&'a str, Vec<usize>>,
+    by_address: HashMap<&'a str, usize>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(resources: &'a [IacResource]) -> Self {
         let mut by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_address = HashMap::with_capacity(resources.len());
         for (index, resource) in resources.iter().enumerate() {
             by_kind
                 .entry(resource.kind.as_str())
                 .or_default()
                 .push(index);
+            by_address.entry(resource.address.as_str()).or_insert(index);
         }
-        Self { resources, by_kind }
+        Self {
+            resources,
+            by_kind,
+            by_address,
+        }
+    }
+
+    /// The resource with this address (`ns/ServiceAccount/name`, `aws_kms_key.k`), if any.
+    pub fn by_address(&self, address: &str) -> Option<&'a IacResource> {
+        self.by_address.get(address).map(|&i| &self.resources[i])
     }
 
     /// Every resource of one kind, with its index.

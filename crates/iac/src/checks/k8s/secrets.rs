@@ -241,11 +241,9 @@ fn service_account_token_automount(workload: &IacResource, context: &Context) ->
     if pod_setting.is_none() {
         // The pod defers to its ServiceAccount; honour it when it is in the scan.
         let ns = namespace(workload);
-        let disabled_by_account = context.of_kind("ServiceAccount").any(|(_, sa)| {
-            object_name(sa) == account
-                && namespace(sa) == ns
-                && is_false(sa.get("automountServiceAccountToken"))
-        });
+        let disabled_by_account = context
+            .by_address(&format!("{ns}/ServiceAccount/{account}"))
+            .is_some_and(|sa| is_false(sa.get("automountServiceAccountToken")));
         if disabled_by_account {
             return Vec::new();
         }
