@@ -1,9 +1,11 @@
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::rule::is_empty;
 use crate::{ComplianceRef, Rule, Severity};
 
 /// What kind of problem a finding is; aligned with the engines that produce them.
@@ -179,7 +181,7 @@ fn normalise_path(path: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
-    pub title: String,
+    pub title: Arc<str>,
     pub severity: Severity,
     pub category: Category,
     /// What is wrong with this particular resource, in one sentence.
@@ -191,11 +193,11 @@ pub struct Finding {
     /// Secrets are always redacted before they get here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
-    pub remediation: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub compliance: Vec<ComplianceRef>,
+    pub remediation: Arc<str>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub references: Arc<[String]>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub compliance: Arc<[ComplianceRef]>,
     pub fingerprint: Fingerprint,
     /// Set when the code carries a suppression comment for this rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,8 +289,8 @@ mod tests {
             category: Category::Misconfiguration,
             description: String::new(),
             remediation: "Enable SSE.".into(),
-            references: vec![],
-            compliance: vec![],
+            references: Arc::default(),
+            compliance: Arc::default(),
             peers: vec![],
         }
     }

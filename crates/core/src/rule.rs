@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Category, Severity};
@@ -40,20 +42,22 @@ impl PeerId {
 ///
 /// Built-in rules are registered once per engine; custom rules (Rego
 /// policies, gitleaks TOML, Sigma) are turned into the same shape at load.
+/// The texts every finding repeats are shared (`Arc`), so a scan with
+/// thousands of findings of one rule holds its remediation once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     /// Stable, namespaced id: `iac.aws.s3-encryption`, `iac.k8s.privileged`.
     pub id: String,
-    pub title: String,
+    pub title: Arc<str>,
     pub severity: Severity,
     pub category: Category,
     /// What the rule detects and why it matters.
     pub description: String,
-    pub remediation: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub compliance: Vec<ComplianceRef>,
+    pub remediation: Arc<str>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub references: Arc<[String]>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub compliance: Arc<[ComplianceRef]>,
     /// Equivalent check ids in other tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerId>,
@@ -67,4 +71,8 @@ impl Rule {
             .filter(move |p| p.tool == tool)
             .map(|p| p.id.as_str())
     }
+}
+
+pub(crate) fn is_empty<T>(items: &Arc<[T]>) -> bool {
+    items.is_empty()
 }

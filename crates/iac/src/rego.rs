@@ -269,16 +269,19 @@ fn rule_from_metadata(package: &str, metadata: &Value, entrypoints: &[&str]) -> 
         .collect();
     Rule {
         id: text(&["id", "avd_id"]).unwrap_or_else(|| format!("rego.{package_path}")),
-        title: text(&["title"]).unwrap_or_else(|| format!("Custom policy {package_path}")),
+        title: text(&["title"])
+            .unwrap_or_else(|| format!("Custom policy {package_path}"))
+            .into(),
         severity: text(&["severity"])
             .and_then(|s| s.parse().ok())
             .unwrap_or(default_severity),
         category: Category::Misconfiguration,
         description: text(&["description"]).unwrap_or_default(),
         remediation: text(&["remediation", "recommended_actions", "recommended_action"])
-            .unwrap_or_else(|| "See the policy's documentation.".to_string()),
+            .unwrap_or_else(|| "See the policy's documentation.".to_string())
+            .into(),
         references,
-        compliance: Vec::new(),
+        compliance: Default::default(),
         peers: Vec::new(),
     }
 }
@@ -345,7 +348,7 @@ deny contains msg if {
         let rule = set.rules().next().unwrap();
         assert_eq!(rule.id, "ACME-001");
         assert_eq!(rule.severity, Severity::High);
-        assert_eq!(rule.remediation, "Use private");
+        assert_eq!(&*rule.remediation, "Use private");
         let found = set.evaluate(&[bucket("private"), bucket("public-read")]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].resource_index, 1);
@@ -370,7 +373,7 @@ deny[msg] {
         )]);
         let rule = set.rules().next().unwrap();
         assert_eq!(rule.id, "rego.legacy");
-        assert_eq!(rule.title, "Buckets need an ACL");
+        assert_eq!(&*rule.title, "Buckets need an ACL");
         assert_eq!(rule.severity, Severity::Low);
         let mut no_acl = bucket("x");
         no_acl.attributes = json!({});

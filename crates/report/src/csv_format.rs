@@ -38,7 +38,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> Result<(), ReportE
         let record = [
             finding.severity.as_str().to_string(),
             finding.rule_id.clone(),
-            finding.title.clone(),
+            finding.title.to_string(),
             finding.resource.kind.clone(),
             finding.resource.id.clone(),
             crate::finding_file(finding).unwrap_or_default().to_string(),

@@ -170,13 +170,13 @@ fn help_text(rule: &Rule) -> String {
     }
     if !rule.compliance.is_empty() {
         text.push_str("\n\nCompliance:");
-        for c in &rule.compliance {
+        for c in rule.compliance.iter() {
             text.push_str(&format!("\n- {} {}", c.framework, c.control));
         }
     }
     if !rule.references.is_empty() {
         text.push_str("\n\nReferences:");
-        for reference in &rule.references {
+        for reference in rule.references.iter() {
             text.push_str("\n- ");
             text.push_str(reference);
         }
@@ -192,13 +192,13 @@ fn help_markdown(rule: &Rule) -> String {
     }
     if !rule.compliance.is_empty() {
         md.push_str("\n\n## Compliance\n");
-        for c in &rule.compliance {
+        for c in rule.compliance.iter() {
             md.push_str(&format!("\n- {} {}", c.framework, c.control));
         }
     }
     if !rule.references.is_empty() {
         md.push_str("\n\n## References\n");
-        for reference in &rule.references {
+        for reference in rule.references.iter() {
             if is_web_link(reference) {
                 md.push_str(&format!("\n- <{reference}>"));
             } else {

@@ -21,9 +21,9 @@ fn rule(id: &str, title: &str, severity: Severity, category: Category) -> Rule {
         severity,
         category,
         description: format!("{title}: why it matters."),
-        remediation: format!("Fix: {title}."),
-        references: vec![],
-        compliance: vec![],
+        remediation: format!("Fix: {title}.").into(),
+        references: vec![].into(),
+        compliance: vec![].into(),
         peers: vec![],
     }
 }
@@ -38,11 +38,13 @@ fn rules() -> Vec<Rule> {
     ssh.references = vec![
         "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html".into(),
         "javascript:alert(1)".into(),
-    ];
+    ]
+    .into();
     ssh.compliance = vec![
         ComplianceRef::new("CIS AWS Foundations v3.0", "5.2"),
         ComplianceRef::new("SOC 2", "CC6.6"),
-    ];
+    ]
+    .into();
     let s3 = rule(
         "iac.aws.s3-encryption",
         "S3 bucket is not encrypted",
@@ -56,7 +58,7 @@ fn rules() -> Vec<Rule> {
         Category::Misconfiguration,
     );
     privileged.references =
-        vec!["https://kubernetes.io/docs/concepts/security/pod-security-standards/".into()];
+        vec!["https://kubernetes.io/docs/concepts/security/pod-security-standards/".into()].into();
     let pin = rule(
         "iac.tf.provider-pin",
         "Provider version is not pinned",
@@ -80,8 +82,8 @@ fn find(rules: &[Rule], id: &str) -> Rule {
             category: Category::Posture,
             description: String::new(),
             remediation: "Enable log file validation on the trail.".into(),
-            references: vec![],
-            compliance: vec![ComplianceRef::new("CIS AWS Foundations v3.0", "3.2")],
+            references: vec![].into(),
+            compliance: vec![ComplianceRef::new("CIS AWS Foundations v3.0", "3.2")].into(),
             peers: vec![],
         })
 }

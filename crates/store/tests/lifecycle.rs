@@ -22,13 +22,13 @@ fn at(day: u32, hour: u32) -> DateTime<Utc> {
 fn rule(id: &str, severity: Severity) -> Rule {
     Rule {
         id: id.into(),
-        title: format!("title of {id}"),
+        title: format!("title of {id}").into(),
         severity,
         category: Category::Misconfiguration,
         description: String::new(),
         remediation: "Fix it.".into(),
-        references: vec![],
-        compliance: vec![],
+        references: vec![].into(),
+        compliance: vec![].into(),
         peers: vec![],
     }
 }

@@ -168,10 +168,10 @@ fn show(
         )?;
     }
     writeln!(text, "remediation:  {}", f.remediation)?;
-    for reference in &f.references {
+    for reference in f.references.iter() {
         writeln!(text, "reference:    {reference}")?;
     }
-    for c in &f.compliance {
+    for c in f.compliance.iter() {
         writeln!(text, "compliance:   {} {}", c.framework, c.control)?;
     }
     if !history.is_empty() {

@@ -82,10 +82,10 @@ fn rule_text(rule: &Rule) -> Result<String> {
     for peer in &rule.peers {
         writeln!(out, "Equivalent:  {} {}", peer.tool, peer.id)?;
     }
-    for c in &rule.compliance {
+    for c in rule.compliance.iter() {
         writeln!(out, "Compliance:  {} {}", c.framework, c.control)?;
     }
-    for reference in &rule.references {
+    for reference in rule.references.iter() {
         writeln!(out, "Reference:   {reference}")?;
     }
     Ok(out)
@@ -138,7 +138,7 @@ fn rule_section(rule: &Rule) -> Result<String> {
             .collect();
         writeln!(out, "Compliance: {}\n", refs.join("; "))?;
     }
-    for reference in &rule.references {
+    for reference in rule.references.iter() {
         writeln!(out, "- <{reference}>")?;
     }
     if !rule.references.is_empty() {

@@ -41,11 +41,11 @@ impl RuleSpec {
     pub fn to_rule(&self) -> Rule {
         Rule {
             id: self.id.to_string(),
-            title: self.title.to_string(),
+            title: self.title.into(),
             severity: self.severity,
             category: Category::Misconfiguration,
             description: self.description.to_string(),
-            remediation: self.remediation.to_string(),
+            remediation: self.remediation.into(),
             references: self.references.iter().map(|r| r.to_string()).collect(),
             compliance: self
                 .compliance
