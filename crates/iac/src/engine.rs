@@ -110,15 +110,33 @@ pub fn scan_paths_with_progress(
         errors: std::mem::take(&mut inputs.errors),
         ..Units::default()
     };
-    let file_results: Vec<ParsedSet> = inputs
-        .files
-        .par_iter()
-        .map(|file| {
-            let result = parse_file(file, options.max_file_size);
-            progress.parsed(1);
-            result
-        })
-        .collect();
+    // YAML/JSON files and Terraform modules are parsed at the same time, so
+    // neither one's slowest input leaves a core idle.
+    let (file_results, module_sets) = rayon::join(
+        || {
+            inputs
+                .files
+                .par_iter()
+                .map(|file| {
+                    let result = parse_file(file, options.max_file_size);
+                    progress.parsed(1);
+                    result
+                })
+                .collect::<Vec<ParsedSet>>()
+        },
+        || {
+            inputs
+                .terraform_dirs
+                .iter()
+                .flat_map(|(root, dirs)| {
+                    let dirs: Vec<PathBuf> = dirs.iter().cloned().collect();
+                    let sets = terraform::scan_dirs_by_root(root, &dirs);
+                    progress.parsed(dirs.len());
+                    sets.into_iter().map(move |set| (root, set))
+                })
+                .collect::<Vec<_>>()
+        },
+    );
     // Kubernetes objects refer to each other across files (a namespace's
     // NetworkPolicy, a workload's ServiceAccount): all manifests are one unit.
     let mut manifests = ParsedSet::default();
@@ -134,20 +152,16 @@ pub fn scan_paths_with_progress(
         }
     }
     parsed.push(manifests);
-    for (root, dirs) in &inputs.terraform_dirs {
-        let dirs: Vec<PathBuf> = dirs.iter().cloned().collect();
+    for (root, mut module_set) in module_sets {
         // Terraform reports paths relative to the module root; show them like every other file.
         let shown = |relative: &str| display_path(&root.join(relative));
-        for mut module_set in terraform::scan_dirs_by_root(root, &dirs) {
-            for resource in &mut module_set.resources {
-                resource.file = shown(&resource.file);
-            }
-            for error in &mut module_set.errors {
-                error.path = shown(&error.path);
-            }
-            parsed.push(module_set);
+        for resource in &mut module_set.resources {
+            resource.file = shown(&resource.file);
         }
-        progress.parsed(dirs.len());
+        for error in &mut module_set.errors {
+            error.path = shown(&error.path);
+        }
+        parsed.push(module_set);
     }
 
     phase.done("parse");
