@@ -62,12 +62,33 @@ pub fn builtin_rules() -> Vec<Rule> {
     all_checks().map(|c| c.rule.to_rule()).collect()
 }
 
-/// The rules a scan with these options can report: built-ins plus custom policies.
+/// The rules a scan with these options can report: enabled built-ins with
+/// severity overrides applied, plus custom policies.
 pub fn rules_for(options: &ScanOptions) -> Result<Vec<Rule>, IacError> {
-    let policies = PolicySet::load(&options.policy_dirs)?;
-    let mut rules = builtin_rules();
-    rules.extend(policies.rules().cloned());
-    Ok(rules)
+    Ok(active_rules(
+        options,
+        &PolicySet::load(&options.policy_dirs)?,
+    ))
+}
+
+fn active_rules(options: &ScanOptions, policies: &PolicySet) -> Vec<Rule> {
+    all_checks()
+        .map(|c| c.rule.to_rule())
+        .chain(policies.rules().cloned())
+        .filter(|rule| !options.disabled_rules.contains(&rule.id))
+        .map(|mut rule| {
+            if let Some(severity) = options.severity_overrides.get(&rule.id) {
+                rule.severity = *severity;
+            }
+            rule
+        })
+        .collect()
+}
+
+/// What a scan found, with the metadata of every rule it ran (for reports).
+pub struct IacScan {
+    pub output: ScanOutput,
+    pub rules: Vec<Rule>,
 }
 
 /// Progress callbacks: called with the number of inputs found, then once per input parsed.
@@ -82,16 +103,17 @@ impl Progress for Silent {}
 
 /// Scans files and directories for misconfigurations.
 pub fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> Result<ScanOutput, IacError> {
-    scan_paths_with_progress(paths, options, &Silent)
+    scan_paths_with_progress(paths, options, &Silent).map(|scan| scan.output)
 }
 
 pub fn scan_paths_with_progress(
     paths: &[PathBuf],
     options: &ScanOptions,
     progress: &dyn Progress,
-) -> Result<ScanOutput, IacError> {
+) -> Result<IacScan, IacError> {
     let skip = build_skip_set(&options.skip_paths)?;
     let policies = PolicySet::load(&options.policy_dirs)?;
+    let rules = active_rules(options, &policies);
 
     let mut phase = Phase::start();
     let mut inputs = Inputs::default();
@@ -166,7 +188,7 @@ pub fn scan_paths_with_progress(
 
     phase.done("parse");
     let inputs_scanned = inputs.files.len() + inputs.terraform_files;
-    let mut findings = evaluate(&parsed, options, &policies);
+    let mut findings = evaluate(&parsed, &rules, options, &policies);
     let mut errors = std::mem::take(&mut parsed.errors);
     phase.done("check");
     apply_inline_suppressions(
@@ -190,10 +212,13 @@ pub fn scan_paths_with_progress(
     });
     errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     phase.done("suppress and sort");
-    Ok(ScanOutput {
-        findings: findings.into_iter().map(|(_, f)| f).collect(),
-        errors,
-        inputs_scanned,
+    Ok(IacScan {
+        output: ScanOutput {
+            findings: findings.into_iter().map(|(_, f)| f).collect(),
+            errors,
+            inputs_scanned,
+        },
+        rules,
     })
 }
 
@@ -435,23 +460,17 @@ fn line_of_offset(bytes: &[u8], offset: usize) -> u32 {
 /// dispatched by kind, so each resource is visited once; set checks run once
 /// per unit, and every check sees only the resources of its unit.
 /// Returns `(resource index, finding)` pairs.
-fn evaluate(units: &Units, options: &ScanOptions, policies: &PolicySet) -> Vec<(usize, Finding)> {
+fn evaluate(
+    units: &Units,
+    rules: &[Rule],
+    options: &ScanOptions,
+    policies: &PolicySet,
+) -> Vec<(usize, Finding)> {
     let resources = units.resources.as_slice();
     let enabled: Vec<&'static Check> = all_checks()
         .filter(|c| !options.disabled_rules.contains(c.rule.id))
         .collect();
-    let rules: HashMap<&str, Rule> = enabled
-        .iter()
-        .map(|c| (c.rule.id, c.rule.to_rule()))
-        .chain(policies.rules().map(|r| (r.id.as_str(), r.clone())))
-        .filter(|(id, _)| !options.disabled_rules.contains(*id))
-        .map(|(id, mut rule)| {
-            if let Some(severity) = options.severity_overrides.get(id) {
-                rule.severity = *severity;
-            }
-            (id, rule)
-        })
-        .collect();
+    let rules: HashMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut by_kind: HashMap<&str, Vec<&Check>> = HashMap::new();
     let mut set_checks = Vec::new();
     for check in &enabled {

@@ -30,9 +30,9 @@ fn scan_iac(global: &GlobalArgs, args: ScanIacArgs) -> Result<Outcome> {
     let started_at = Utc::now();
 
     let progress = ScanProgress::new(global.quiet);
-    let output = engine::scan_paths_with_progress(&args.paths, &options, &progress)?;
+    let engine::IacScan { output, rules } =
+        engine::scan_paths_with_progress(&args.paths, &options, &progress)?;
     progress.finish();
-    let rules = engine::rules_for(&options)?;
 
     for error in &output.errors {
         tracing::warn!("{error}");
