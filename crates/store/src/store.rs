@@ -99,10 +99,22 @@ impl Store {
         } else {
             SqlitePoolOptions::new().max_connections(4)
         };
-        let pool = pool_options
-            .acquire_timeout(BUSY_TIMEOUT * 2)
-            .connect_with(options)
-            .await?;
+        let pool_options = pool_options.acquire_timeout(BUSY_TIMEOUT * 2);
+        // Switching a brand-new file to WAL takes a lock that SQLite's busy
+        // handler does not wait for, so two processes opening a new database
+        // at the same moment can see "database is locked": retry the connect.
+        let mut attempt = 1;
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(error) if attempt < MIGRATION_ATTEMPTS && is_busy(&error) => {
+                    tracing::debug!(%error, attempt, "database busy while opening, retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        };
 
         migrate(&pool).await?;
         Ok(Store { pool })
@@ -517,6 +529,14 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// Whether an error is SQLite's SQLITE_BUSY (5) or SQLITE_LOCKED (6).
+fn is_busy(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "5" || code == "6")
 }
 
 /// The scheme of something that looks like a URL (`scheme://...`).
