@@ -55,12 +55,33 @@ pub enum Command {
     /// The built-in rules and their metadata.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Git hooks that run palisade.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-commit hook that blocks commits with secrets in staged changes.
+    Install(HookInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// The repository (default: the current directory).
+    #[arg(default_value = ".")]
+    pub repository: PathBuf,
+    /// Replace an existing pre-commit hook.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ScanCommand {
     /// Terraform (HCL and plan JSON), CloudFormation and Kubernetes manifests.
     Iac(ScanIacArgs),
+    /// Credentials in files, in git history (--history) or in staged changes (--staged).
+    Secrets(ScanSecretsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +138,55 @@ pub struct ScanIacArgs {
     #[arg(long = "disable", value_name = "RULE")]
     pub disabled_rules: Vec<String>,
     /// Files larger than this many bytes are reported, not parsed.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanSecretsArgs {
+    /// Files or directories to scan, `-` for standard input; with --history or
+    /// --staged, the repository (default: the current directory).
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Scan every commit reachable from any ref, each unique blob once; later
+    /// runs read only commits not scanned before.
+    #[arg(long, conflicts_with = "staged")]
+    pub history: bool,
+    /// With --history: only commits after REV (`REV..`), or made on or after DATE (YYYY-MM-DD).
+    #[arg(long, value_name = "REV|DATE", requires = "history")]
+    pub since: Option<String>,
+    /// With --history: rescan every commit, ignoring what earlier runs read.
+    #[arg(long, requires = "history")]
+    pub full: bool,
+    /// Scan the changes staged for the next commit (for a pre-commit hook).
+    #[arg(long)]
+    pub staged: bool,
+    /// Also scan files that .gitignore excludes.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Rules in gitleaks' TOML format (default: .gitleaks.toml at the scanned
+    /// root or $GITLEAKS_CONFIG, else the built-in rules).
+    #[arg(long, value_name = "FILE", env = "GITLEAKS_CONFIG")]
+    pub rules: Option<PathBuf>,
+    /// Ask AWS whether each found key pair works (STS GetCallerIdentity at the
+    /// SDK's endpoint, AWS_ENDPOINT_URL honoured). Off by default: it sends the keys over the network.
+    #[arg(long)]
+    pub verify: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Exit with status 1 when an unsuppressed finding has this severity or higher.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Do not record the run in the store (a pure CI run).
+    #[arg(long)]
+    pub no_store: bool,
+    /// Glob of paths to skip, relative to the scanned path (repeatable).
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip_paths: Vec<String>,
+    /// Rule id to disable (repeatable; `secret.generic-*` for a family).
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disabled_rules: Vec<String>,
+    /// Files (and blobs) larger than this many bytes are reported, not scanned.
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
 }

@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(command) => commands::scan::run(&cli.global, command),
         Command::Findings(command) => commands::findings::run(&cli.global, command),
         Command::Rules(command) => commands::rules::run(&cli.global, command),
+        Command::Hook(command) => commands::hook::run(command),
     }
 }
 
@@ -62,7 +63,10 @@ fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_env("PALISADE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
+        .unwrap_or_else(|_| EnvFilter::new(format!(
+            // The AWS SDK's own tracing (used by --verify) is noise at our levels.
+            "{default_level},sqlx=warn,aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_sdk_sts=warn,hyper_util=warn"
+        )));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -91,8 +91,15 @@ pub struct Location {
     pub end_line: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_column: Option<u32>,
+    /// The commit that introduced the content, for findings in git history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The commit's author (`Name <email>`), as git records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The commit's author date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed_at: Option<DateTime<Utc>>,
 }
 
 impl Location {
@@ -103,7 +110,14 @@ impl Location {
             end_line: end_line.max(start_line),
             start_column: None,
             commit: None,
+            author: None,
+            committed_at: None,
         }
+    }
+
+    pub fn with_column(mut self, column: u32) -> Self {
+        self.start_column = Some(column);
+        self
     }
 }
 
@@ -202,6 +216,45 @@ pub struct Finding {
     /// Set when the code carries a suppression comment for this rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<InlineSuppression>,
+    /// Further places the same problem occurs (the same secret in several
+    /// files or commits); `location` is the first of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_locations: Vec<Location>,
+    /// Engine-specific facts that do not fit the common fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<FindingDetails>,
+}
+
+/// What only some kinds of finding carry, typed per kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FindingDetails {
+    Secret(SecretDetails),
+}
+
+/// A committed credential, described without ever holding its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretDetails {
+    /// The secret with all but a short, non-secret prefix masked.
+    pub redacted: String,
+    /// Whether the secret is still in the tree at HEAD (history scans only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present_at_head: Option<bool>,
+    /// The result of a live check with the provider (`--verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// What the provider said when asked whether a credential works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Verification {
+    /// The provider accepted it: a live credential.
+    Verified { identity: String },
+    /// The provider rejected it.
+    Invalid { reason: String },
+    /// The check could not be made (network, endpoint, throttling).
+    Unknown { reason: String },
 }
 
 impl Finding {
@@ -222,6 +275,8 @@ impl Finding {
             compliance: rule.compliance.clone(),
             fingerprint,
             suppression: None,
+            other_locations: Vec::new(),
+            details: None,
         }
     }
 

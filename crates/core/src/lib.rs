@@ -19,7 +19,8 @@ mod rule;
 mod severity;
 
 pub use finding::{
-    Category, Finding, Fingerprint, InlineSuppression, Location, Resource, ScanError, ScanOutput,
+    Category, Finding, FindingDetails, Fingerprint, InlineSuppression, Location, Resource,
+    ScanError, ScanOutput, SecretDetails, Verification,
 };
 pub use rule::{ComplianceRef, PeerId, Rule};
 pub use severity::{ParseSeverityError, Severity};

@@ -220,6 +220,30 @@ fn result(item: &ReportItem, rule_index: usize, day: chrono::NaiveDate) -> Value
         json!({ "text": non_empty(&finding.message, non_empty(&finding.title, &finding.rule_id)) }),
     );
     result.insert("locations".into(), json!([location(finding)]));
+    if !finding.other_locations.is_empty() {
+        // The same problem elsewhere (one secret in several files or commits).
+        let related: Vec<Value> = finding
+            .other_locations
+            .iter()
+            .enumerate()
+            .map(|(id, at)| {
+                let mut related = Map::new();
+                related.insert("id".into(), id.into());
+                related.insert(
+                    "physicalLocation".into(),
+                    physical_location(&at.path, region(at)),
+                );
+                if let Some(commit) = &at.commit {
+                    related.insert(
+                        "message".into(),
+                        json!({ "text": format!("in commit {commit}") }),
+                    );
+                }
+                Value::Object(related)
+            })
+            .collect();
+        result.insert("relatedLocations".into(), related.into());
+    }
     result.insert(
         "partialFingerprints".into(),
         json!({ FINGERPRINT_KEY: finding.fingerprint.as_str() }),
@@ -255,6 +279,15 @@ fn result(item: &ReportItem, rule_index: usize, day: chrono::NaiveDate) -> Value
     if let Some(status) = &item.status {
         properties.insert("status".into(), status.clone().into());
     }
+    if let Some(commit) = finding.location.as_ref().and_then(|l| l.commit.as_ref()) {
+        properties.insert("commit".into(), commit.clone().into());
+    }
+    if let Some(details) = &finding.details {
+        properties.insert(
+            "details".into(),
+            serde_json::to_value(details).unwrap_or(Value::Null),
+        );
+    }
     for (key, at) in [
         ("firstSeen", &item.first_seen),
         ("lastSeen", &item.last_seen),
@@ -275,17 +308,8 @@ fn location(finding: &Finding) -> Value {
         "kind": "resource",
     }]);
     if let Some(location) = &finding.location {
-        let mut region = Map::new();
-        region.insert("startLine".into(), location.start_line.max(1).into());
-        if let Some(column) = location.start_column.filter(|c| *c > 0) {
-            region.insert("startColumn".into(), column.into());
-        }
-        region.insert(
-            "endLine".into(),
-            location.end_line.max(location.start_line).max(1).into(),
-        );
         json!({
-            "physicalLocation": physical_location(&location.path, region),
+            "physicalLocation": physical_location(&location.path, region(location)),
             "logicalLocations": logical,
         })
     } else if let Some(file) = &finding.resource.file {
@@ -298,6 +322,19 @@ fn location(finding: &Finding) -> Value {
     } else {
         json!({ "logicalLocations": logical })
     }
+}
+
+fn region(location: &palisade_core::Location) -> Map<String, Value> {
+    let mut region = Map::new();
+    region.insert("startLine".into(), location.start_line.max(1).into());
+    if let Some(column) = location.start_column.filter(|c| *c > 0) {
+        region.insert("startColumn".into(), column.into());
+    }
+    region.insert(
+        "endLine".into(),
+        location.end_line.max(location.start_line).max(1).into(),
+    );
+    region
 }
 
 fn physical_location(path: &str, region: Map<String, Value>) -> Value {

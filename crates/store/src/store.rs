@@ -495,6 +495,54 @@ impl Store {
         rows.into_iter().map(RunRow::parse).collect()
     }
 
+    /// The commits (hex ids) earlier history scans of `scope` have read.
+    pub async fn scanned_commits(&self, scope: &str) -> Result<Vec<String>> {
+        let commits: Option<String> =
+            sqlx::query_scalar("SELECT commits FROM git_scanned_commits WHERE scope = ?")
+                .bind(scope)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(commits
+            .map(|text| text.lines().map(str::to_string).collect())
+            .unwrap_or_default())
+    }
+
+    /// Adds `commits` to the set of commits read for `scope` (`replace`:
+    /// start the set afresh, after a full rescan). Read and written in one
+    /// transaction, so concurrent scans of one repository both count.
+    pub async fn add_scanned_commits(
+        &self,
+        scope: &str,
+        commits: &[String],
+        replace: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT commits FROM git_scanned_commits WHERE scope = ?")
+                .bind(scope)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut all: HashSet<&str> = HashSet::new();
+        if !replace {
+            all.extend(existing.as_deref().unwrap_or_default().lines());
+        }
+        all.extend(commits.iter().map(String::as_str));
+        let mut sorted: Vec<&str> = all.into_iter().filter(|c| !c.is_empty()).collect();
+        sorted.sort_unstable();
+        sqlx::query(
+            "INSERT INTO git_scanned_commits (scope, commits, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (scope) DO UPDATE SET commits = excluded.commits, updated_at = excluded.updated_at",
+        )
+        .bind(scope)
+        .bind(sorted.join("\n"))
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Applies expired suppressions, taking the write lock only when there is one.
     async fn expire_suppressions_if_due(&self, now: DateTime<Utc>) -> Result<()> {
         let due: bool = sqlx::query_scalar(

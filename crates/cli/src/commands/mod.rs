@@ -1,8 +1,10 @@
 //! One module per noun of the command line.
 
 pub mod findings;
+pub mod hook;
 pub mod rules;
 pub mod scan;
+mod scan_secrets;
 
 use anyhow::{Context, Result};
 use palisade_store::Store;

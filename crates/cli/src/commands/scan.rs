@@ -21,6 +21,7 @@ use crate::Outcome;
 pub fn run(global: &GlobalArgs, command: ScanCommand) -> Result<Outcome> {
     match command {
         ScanCommand::Iac(args) => scan_iac(global, args),
+        ScanCommand::Secrets(args) => super::scan_secrets::run(global, args),
     }
 }
 
@@ -53,6 +54,7 @@ fn scan_iac(global: &GlobalArgs, args: ScanIacArgs) -> Result<Outcome> {
             output,
             rules,
             sla: config.sla,
+            partial: false,
         },
         &args.output,
         args.fail_on,
@@ -88,7 +90,7 @@ fn iac_options(config: &Config, args: &ScanIacArgs) -> ScanOptions {
 
 /// The canonical scanned paths: the same target gives the same scope from
 /// any working directory, so resolution compares like with like.
-fn scope_of(paths: &[PathBuf]) -> String {
+pub fn scope_of(paths: &[PathBuf]) -> String {
     let mut canonical: Vec<String> = paths
         .iter()
         .map(|p| {
@@ -111,6 +113,9 @@ pub struct ScanResult {
     pub output: ScanOutput,
     pub rules: Vec<Rule>,
     pub sla: SlaPolicy,
+    /// The run covered only part of its scope on purpose (an incremental
+    /// history scan): it must not resolve what it did not look at.
+    pub partial: bool,
 }
 
 /// Records the run (unless `--no-store`), renders the report and decides the exit code.
@@ -182,7 +187,7 @@ fn record(
 ) -> Result<HashMap<String, palisade_store::StoredFinding>> {
     // A file that failed to parse hides its findings; resolving them would
     // close problems that are still there, so such a run is recorded as incomplete.
-    let complete = result.output.errors.is_empty();
+    let complete = result.output.errors.is_empty() && !result.partial;
     block_on(async {
         let store = open_store(global).await?;
         let summary = store
@@ -229,12 +234,12 @@ fn record(
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
-struct ScanProgress {
+pub struct ScanProgress {
     bar: Option<ProgressBar>,
 }
 
 impl ScanProgress {
-    fn new(quiet: bool) -> Self {
+    pub fn new(quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {
             return Self { bar: None };
         }
@@ -247,7 +252,7 @@ impl ScanProgress {
         Self { bar: Some(bar) }
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
