@@ -115,11 +115,9 @@ impl From<OutputFormat> for palisade_report::Format {
     }
 }
 
+/// What every `scan` subcommand accepts.
 #[derive(Debug, Args)]
-pub struct ScanIacArgs {
-    /// Files or directories to scan.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+pub struct ScanCommonArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Exit with status 1 when an unsuppressed finding has this severity or higher.
@@ -128,18 +126,27 @@ pub struct ScanIacArgs {
     /// Do not record the run in the store (a pure CI run).
     #[arg(long)]
     pub no_store: bool,
-    /// Directory of custom Rego policies (repeatable; adds to the config's).
-    #[arg(long = "policy", value_name = "DIR")]
-    pub policy_dirs: Vec<PathBuf>,
     /// Glob of paths to skip, relative to the scanned path (repeatable).
     #[arg(long = "skip", value_name = "GLOB")]
     pub skip_paths: Vec<String>,
-    /// Rule id to disable (repeatable).
+    /// Rule id to disable (repeatable; a trailing `*` disables a family).
     #[arg(long = "disable", value_name = "RULE")]
     pub disabled_rules: Vec<String>,
-    /// Files larger than this many bytes are reported, not parsed.
+    /// Files larger than this many bytes are reported, not read.
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanIacArgs {
+    /// Files or directories to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: ScanCommonArgs,
+    /// Directory of custom Rego policies (repeatable; adds to the config's).
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policy_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -173,22 +180,7 @@ pub struct ScanSecretsArgs {
     #[arg(long)]
     pub verify: bool,
     #[command(flatten)]
-    pub output: OutputArgs,
-    /// Exit with status 1 when an unsuppressed finding has this severity or higher.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
-    /// Do not record the run in the store (a pure CI run).
-    #[arg(long)]
-    pub no_store: bool,
-    /// Glob of paths to skip, relative to the scanned path (repeatable).
-    #[arg(long = "skip", value_name = "GLOB")]
-    pub skip_paths: Vec<String>,
-    /// Rule id to disable (repeatable; `secret.generic-*` for a family).
-    #[arg(long = "disable", value_name = "RULE")]
-    pub disabled_rules: Vec<String>,
-    /// Files (and blobs) larger than this many bytes are reported, not scanned.
-    #[arg(long, value_name = "BYTES")]
-    pub max_file_size: Option<u64>,
+    pub common: ScanCommonArgs,
 }
 
 #[derive(Debug, Subcommand)]

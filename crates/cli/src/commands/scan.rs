@@ -35,15 +35,6 @@ fn scan_iac(global: &GlobalArgs, args: ScanIacArgs) -> Result<Outcome> {
         engine::scan_paths_with_progress(&args.paths, &options, &progress)?;
     progress.finish();
 
-    for error in &output.errors {
-        tracing::warn!("{error}");
-    }
-    tracing::info!(
-        inputs = output.inputs_scanned,
-        findings = output.findings.len(),
-        errors = output.errors.len(),
-        "scan finished"
-    );
     let scope = scope_of(&args.paths);
     finish_scan(
         global,
@@ -56,9 +47,9 @@ fn scan_iac(global: &GlobalArgs, args: ScanIacArgs) -> Result<Outcome> {
             sla: config.sla,
             partial: false,
         },
-        &args.output,
-        args.fail_on,
-        args.no_store,
+        &args.common.output,
+        args.common.fail_on,
+        args.common.no_store,
     )
 }
 
@@ -69,19 +60,20 @@ fn iac_options(config: &Config, args: &ScanIacArgs) -> ScanOptions {
         skip_paths: config
             .skip_paths
             .iter()
-            .chain(&args.skip_paths)
+            .chain(&args.common.skip_paths)
             .cloned()
             .collect(),
         disabled_rules: config
             .disabled_rules
             .iter()
-            .chain(&args.disabled_rules)
+            .chain(&args.common.disabled_rules)
             .cloned()
             .collect(),
         severity_overrides: config.severity_overrides.clone(),
         policy_dirs,
         today: Utc::now().date_naive(),
         max_file_size: args
+            .common
             .max_file_size
             .or(config.max_file_size)
             .unwrap_or(DEFAULT_MAX_FILE_SIZE),
@@ -126,6 +118,16 @@ pub fn finish_scan(
     fail_on: Option<Severity>,
     no_store: bool,
 ) -> Result<Outcome> {
+    let output = &result.output;
+    for error in &output.errors {
+        tracing::warn!("{error}");
+    }
+    tracing::info!(
+        inputs = output.inputs_scanned,
+        findings = output.findings.len(),
+        errors = output.errors.len(),
+        "scan finished"
+    );
     let now = Utc::now();
     let lifecycle = if no_store {
         HashMap::new()
@@ -234,12 +236,12 @@ fn record(
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
-pub struct ScanProgress {
+struct ScanProgress {
     bar: Option<ProgressBar>,
 }
 
 impl ScanProgress {
-    pub fn new(quiet: bool) -> Self {
+    fn new(quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {
             return Self { bar: None };
         }
@@ -252,7 +254,7 @@ impl ScanProgress {
         Self { bar: Some(bar) }
     }
 
-    pub fn finish(&self) {
+    fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use palisade_secrets::history::{self, HistoryOptions, Since};
 use palisade_secrets::{staged, tree, Detector, ResolvedConfig, RuleSet, ScanOptions};
 
-use super::scan::{finish_scan, scope_of, ScanProgress, ScanResult};
+use super::scan::{finish_scan, scope_of, ScanResult};
 use super::{block_on, open_store};
 use crate::args::{GlobalArgs, ScanSecretsArgs};
 use crate::config::Config;
@@ -38,19 +38,19 @@ pub fn run(global: &GlobalArgs, args: ScanSecretsArgs) -> Result<Outcome> {
     let options = ScanOptions {
         no_ignore: args.no_ignore,
         max_file_size: args
+            .common
             .max_file_size
             .or(config.max_file_size)
             .unwrap_or(palisade_secrets::DEFAULT_MAX_FILE_SIZE),
         skip_paths: config
             .skip_paths
             .iter()
-            .chain(&args.skip_paths)
+            .chain(&args.common.skip_paths)
             .cloned()
             .collect(),
         verify: args.verify,
     };
     let started_at = Utc::now();
-    let progress = ScanProgress::new(global.quiet);
     let mut partial = false;
     let mut scanned_commits = None;
     let (output, scope) = if from_stdin {
@@ -67,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: ScanSecretsArgs) -> Result<Outcome> {
         (output, format!("staged:{}", scope_of(&args.paths)))
     } else if args.history {
         let scope = format!("git:{}", scope_of(&args.paths));
-        let already_scanned = if args.full || args.no_store {
+        let already_scanned = if args.full || args.common.no_store {
             Vec::new()
         } else {
             block_on(async {
@@ -94,17 +94,7 @@ pub fn run(global: &GlobalArgs, args: ScanSecretsArgs) -> Result<Outcome> {
         let output = tree::scan_paths(&args.paths, &detector, &options)?;
         (output, scope_of(&args.paths))
     };
-    progress.finish();
-    for error in &output.errors {
-        tracing::warn!("{error}");
-    }
-    tracing::info!(
-        inputs = output.inputs_scanned,
-        findings = output.findings.len(),
-        errors = output.errors.len(),
-        "scan finished"
-    );
-    let no_store = args.no_store || from_stdin;
+    let no_store = args.common.no_store || from_stdin;
     let complete = output.errors.is_empty();
     let outcome = finish_scan(
         global,
@@ -117,8 +107,8 @@ pub fn run(global: &GlobalArgs, args: ScanSecretsArgs) -> Result<Outcome> {
             sla: config.sla,
             partial,
         },
-        &args.output,
-        args.fail_on,
+        &args.common.output,
+        args.common.fail_on,
         no_store,
     )?;
     // Remember the commits only once their findings are recorded, and only
@@ -156,7 +146,7 @@ fn detector(args: &ScanSecretsArgs, config: &Config, root: &Path) -> Result<Dete
     let disabled: Vec<String> = config
         .disabled_rules
         .iter()
-        .chain(&args.disabled_rules)
+        .chain(&args.common.disabled_rules)
         .cloned()
         .collect();
     rules.disable(&disabled);
