@@ -121,13 +121,25 @@ fn is_integrity_hash(value: &str) -> bool {
 /// A value that is an expression rather than a literal: a call, an attribute
 /// chain, an environment lookup.
 fn looks_like_code(value: &str) -> bool {
-    value.contains("(")
+    is_call(value)
         || value.contains("process.env")
         || value.contains("os.environ")
         || value.contains("getenv")
         || value.contains("::")
         || value.contains("->")
         || is_dotted_identifier(value)
+}
+
+/// `get_password()`, `os.getenv("X")`: a name, then an argument list. A `(`
+/// elsewhere is just a character (Django secret keys are full of them).
+fn is_call(value: &str) -> bool {
+    value.find('(').is_some_and(|open| {
+        open > 0
+            && value[..open]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b':')
+            && value.ends_with(')')
+    })
 }
 
 fn is_dotted_identifier(value: &str) -> bool {
@@ -210,7 +222,11 @@ mod tests {
         ] {
             assert!(is_generic_false_positive(value), "{value}");
         }
-        for value in ["s3cr3t-P4ssw0rd-9f8e7d", "Zk8#pQ2!vL9x"] {
+        for value in [
+            "s3cr3t-P4ssw0rd-9f8e7d",
+            "Zk8#pQ2!vL9x",
+            "django-insecure-l6arl!2dsi1%(kacpzbmw*4^^zi5c=7jvgdtc+f_g",
+        ] {
             assert!(!is_generic_false_positive(value), "{value}");
         }
     }
