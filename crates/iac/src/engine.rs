@@ -1,7 +1,8 @@
 //! The scan: walk the paths, parse every input once (in parallel), evaluate
-//! all checks per resource in one pass, apply inline suppressions.
+//! all checks per resource in one pass, apply inline suppressions. Inputs are
+//! checked unit by unit as they are parsed, and only findings outlive a unit.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -9,7 +10,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use palisade_core::{Finding, Location, Resource, Rule, ScanError, ScanOutput, Severity};
 use rayon::prelude::*;
 
-use crate::checks::{all_checks, Check, CheckKind, Context, Violation};
+use crate::checks::{all_checks, Check, CheckKind, Context, SetCheckFn, Violation};
 use crate::detect::{self, InputKind};
 use crate::model::{Framework, IacResource, ParsedSet};
 use crate::rego::{PolicySet, RegoError};
@@ -128,98 +129,110 @@ pub fn scan_paths_with_progress(
     progress.found(inputs.files.len() + inputs.terraform_dirs.len());
     phase.done("walk");
 
-    let mut parsed = Units {
-        errors: std::mem::take(&mut inputs.errors),
-        ..Units::default()
-    };
-    // YAML/JSON files and Terraform modules are parsed at the same time, so
-    // neither one's slowest input leaves a core idle.
-    let (file_results, module_sets) = rayon::join(
-        || {
-            inputs
-                .files
-                .par_iter()
-                .map(|file| {
-                    let result = parse_file(file, options.max_file_size);
-                    progress.parsed(1);
-                    result
-                })
-                .collect::<Vec<ParsedSet>>()
-        },
-        || {
-            inputs
-                .terraform_dirs
-                .iter()
-                .flat_map(|(root, dirs)| {
-                    let dirs: Vec<PathBuf> = dirs.iter().cloned().collect();
-                    let sets = terraform::scan_dirs_by_root(root, &dirs);
-                    progress.parsed(dirs.len());
-                    sets.into_iter().map(move |set| (root, set))
-                })
-                .collect::<Vec<_>>()
-        },
-    );
+    // Each unit is checked as soon as it is parsed and only its findings are
+    // kept, so the scan never holds every parsed resource and every finding
+    // at once. Terraform goes first and alone: its parsed modules are the
+    // largest transient structure, and they are gone before the manifests,
+    // the one unit that has to be held whole, pile up.
+    let evaluator = Evaluator::new(&rules, options, &policies, &inputs.display_to_disk);
+    let mut terraform_units = Vec::new();
+    for (root, dirs) in &inputs.terraform_dirs {
+        let dirs: Vec<PathBuf> = dirs.iter().cloned().collect();
+        terraform_units.extend(terraform::scan_dirs_by_root_with(
+            root,
+            &dirs,
+            |mut module_set| {
+                // Terraform reports paths relative to the module root; show them like every other file.
+                let shown = |relative: &str| display_path(&root.join(relative));
+                for resource in &mut module_set.resources {
+                    resource.file = shown(&resource.file);
+                }
+                for error in &mut module_set.errors {
+                    error.path = shown(&error.path);
+                }
+                evaluator.unit(module_set)
+            },
+        ));
+        progress.parsed(dirs.len());
+    }
+    phase.done("terraform parse and check");
+
+    // A template or plan is a unit of its own, checked right away.
     // Kubernetes objects refer to each other across files (a namespace's
     // NetworkPolicy, a workload's ServiceAccount): all manifests are one unit.
+    let file_results: Vec<Result<UnitFindings, ParsedSet>> = inputs
+        .files
+        .par_iter()
+        .map(|file| {
+            let set = parse_file(file, options.max_file_size);
+            progress.parsed(1);
+            if set
+                .resources
+                .first()
+                .is_some_and(|r| r.framework == Framework::Kubernetes)
+            {
+                Err(set)
+            } else {
+                Ok(evaluator.unit(set))
+            }
+        })
+        .collect();
+    phase.done("templates parse and check, manifests parse");
+    let mut units = Vec::with_capacity(file_results.len() + terraform_units.len() + 1);
     let mut manifests = ParsedSet::default();
     for result in file_results {
-        if result
-            .resources
-            .first()
-            .is_some_and(|r| r.framework == Framework::Kubernetes)
-        {
-            manifests.extend(result);
-        } else {
-            parsed.push(result);
+        match result {
+            Ok(unit) => units.push(unit),
+            Err(set) => manifests.extend(set),
         }
     }
-    parsed.push(manifests);
-    for (root, mut module_set) in module_sets {
-        // Terraform reports paths relative to the module root; show them like every other file.
-        let shown = |relative: &str| display_path(&root.join(relative));
-        for resource in &mut module_set.resources {
-            resource.file = shown(&resource.file);
-        }
-        for error in &mut module_set.errors {
-            error.path = shown(&error.path);
-        }
-        parsed.push(module_set);
-    }
+    units.push(evaluator.unit(manifests));
+    units.append(&mut terraform_units);
+    phase.done("manifests check");
 
-    phase.done("parse");
-    let inputs_scanned = inputs.files.len() + inputs.terraform_files;
-    let mut findings = evaluate(&parsed, &rules, options, &policies);
-    let mut errors = std::mem::take(&mut parsed.errors);
-    phase.done("check");
-    apply_inline_suppressions(
-        &mut findings,
-        &parsed.resources,
-        &inputs.display_to_disk,
-        options.today,
-        &mut errors,
+    let output = assemble(
+        units,
+        std::mem::take(&mut inputs.errors),
+        inputs.files.len() + inputs.terraform_files,
     );
-    findings.sort_by(|(_, a), (_, b)| {
-        (
-            &a.resource.file,
-            a.location.as_ref().map(|l| l.start_line),
-            &a.rule_id,
-        )
-            .cmp(&(
-                &b.resource.file,
-                b.location.as_ref().map(|l| l.start_line),
-                &b.rule_id,
-            ))
-    });
+    phase.done("join and sort");
+    Ok(IacScan { output, rules })
+}
+
+/// Joins the units' findings and errors in unit order, built-in findings
+/// before custom policy findings, then sorts them for output.
+fn assemble(
+    units: Vec<UnitFindings>,
+    walk_errors: Vec<ScanError>,
+    inputs_scanned: usize,
+) -> ScanOutput {
+    let finding_count = units
+        .iter()
+        .map(|u| u.findings.iter().map(Vec::len).sum::<usize>() + u.policy_findings.len())
+        .sum();
+    let mut findings = Vec::with_capacity(finding_count);
+    let mut policy_findings = Vec::new();
+    let mut errors = walk_errors;
+    // A file checked in several units (a child module under two roots) has
+    // its unreadable suppression comments reported once.
+    let mut malformed: BTreeMap<String, Vec<ScanError>> = BTreeMap::new();
+    for unit in units {
+        findings.extend(unit.findings.into_iter().flatten());
+        policy_findings.push(unit.policy_findings);
+        errors.extend(unit.errors);
+        for (file, file_errors) in unit.malformed {
+            malformed.entry(file).or_insert(file_errors);
+        }
+    }
+    findings.extend(policy_findings.into_iter().flatten());
+    errors.extend(malformed.into_values().flatten());
+    sort_findings(&mut findings);
     errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
-    phase.done("suppress and sort");
-    Ok(IacScan {
-        output: ScanOutput {
-            findings: findings.into_iter().map(|(_, f)| f).collect(),
-            errors,
-            inputs_scanned,
-        },
-        rules,
-    })
+    ScanOutput {
+        findings,
+        errors,
+        inputs_scanned,
+    }
 }
 
 fn build_skip_set(patterns: &[String]) -> Result<GlobSet, IacError> {
@@ -255,30 +268,6 @@ impl Phase {
             "scan phase done"
         );
         self.0 = std::time::Instant::now();
-    }
-}
-
-/// Resources grouped in units of evaluation: one Terraform root module with
-/// its child modules, one template or plan, or all Kubernetes manifests.
-/// References resolve within a unit, so checks that look for companion
-/// resources (a bucket's versioning, a VPC's flow log) look only there: two
-/// root modules that both declare `aws_s3_bucket.logs` are two buckets.
-#[derive(Default)]
-struct Units {
-    resources: Vec<IacResource>,
-    /// Ranges of `resources`, one per unit.
-    ranges: Vec<std::ops::Range<usize>>,
-    errors: Vec<ScanError>,
-}
-
-impl Units {
-    fn push(&mut self, set: ParsedSet) {
-        let start = self.resources.len();
-        self.resources.extend(set.resources);
-        if self.resources.len() > start {
-            self.ranges.push(start..self.resources.len());
-        }
-        self.errors.extend(set.errors);
     }
 }
 
@@ -456,85 +445,241 @@ fn line_of_offset(bytes: &[u8], offset: usize) -> u32 {
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
-/// Runs every enabled check on every resource: per-resource checks are
-/// dispatched by kind, so each resource is visited once; set checks run once
-/// per unit, and every check sees only the resources of its unit.
-/// Returns `(resource index, finding)` pairs.
-fn evaluate(
-    units: &Units,
-    rules: &[Rule],
-    options: &ScanOptions,
-    policies: &PolicySet,
-) -> Vec<(usize, Finding)> {
-    let resources = units.resources.as_slice();
-    let enabled: Vec<&'static Check> = all_checks()
-        .filter(|c| !options.disabled_rules.contains(c.rule.id))
-        .collect();
-    let rules: HashMap<&str, &Rule> = rules.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut by_kind: HashMap<&str, Vec<&Check>> = HashMap::new();
-    let mut set_checks = Vec::new();
-    for check in &enabled {
-        match &check.kind {
-            CheckKind::PerResource { kinds, .. } => {
-                for kind in *kinds {
-                    by_kind.entry(kind).or_default().push(check);
-                }
-            }
-            CheckKind::Set(run) => set_checks.push((check, *run)),
-        }
-    }
-    let to_finding = |index: usize, rule_id: &str, violation: Violation| {
-        let rule = rules.get(rule_id)?;
-        Some((index, finding_for(rule, &resources[index], violation)))
-    };
-    let to_finding = &to_finding;
-    let by_kind = &by_kind;
-    let set_checks = &set_checks;
-
-    let mut findings: Vec<(usize, Finding)> = units
-        .ranges
-        .par_iter()
-        .flat_map_iter(|range| {
-            let start = range.start;
-            let context = Context::new(&resources[range.clone()]);
-            let context = &context;
-            let mut found: Vec<(usize, Finding)> = context
-                .resources
-                .par_iter()
-                .enumerate()
-                .flat_map_iter(|(local, resource)| {
-                    let mut found = Vec::new();
-                    for check in by_kind.get(resource.kind.as_str()).into_iter().flatten() {
-                        let CheckKind::PerResource { run, .. } = check.kind else {
-                            continue;
-                        };
-                        found.extend(
-                            run(resource, context)
-                                .into_iter()
-                                .filter_map(|v| to_finding(start + local, check.rule.id, v)),
-                        );
-                    }
-                    found
-                })
-                .collect();
-            for (check, run) in set_checks {
-                found.extend(
-                    run(context)
-                        .into_iter()
-                        .filter(|(local, _)| *local < range.len())
-                        .filter_map(|(local, v)| to_finding(start + local, check.rule.id, v)),
-                );
-            }
-            found
+/// Orders findings by file, line and rule, equal ones in their current order.
+///
+/// Sorts small keys and then moves each finding once, in place: a stable
+/// sort of the findings themselves would copy half of them (tens of MB for
+/// a large scan) into scratch memory and move every one many times.
+fn sort_findings(findings: &mut [Finding]) {
+    let mut keys: Vec<(Option<&str>, Option<u32>, &str, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(index, f)| {
+            (
+                f.resource.file.as_deref(),
+                f.location.as_ref().map(|l| l.start_line),
+                f.rule_id.as_str(),
+                index,
+            )
         })
         .collect();
-    findings.extend(
-        policies
+    // The index makes every key distinct, so an unstable sort keeps equal findings in order.
+    keys.sort_unstable();
+    let mut order: Vec<usize> = keys.into_iter().map(|(.., index)| index).collect();
+    // Position `i` takes the finding now at `order[i]`: follow each cycle of
+    // the permutation, swapping as we go, and mark placed positions with `order[i] == i`.
+    for start in 0..order.len() {
+        let mut current = start;
+        loop {
+            let next = order[current];
+            order[current] = current;
+            if next == start {
+                break;
+            }
+            findings.swap(current, next);
+            current = next;
+        }
+    }
+}
+
+/// What a unit of evaluation leaves once its resources are dropped.
+///
+/// A unit is one Terraform root module with its child modules, one template
+/// or plan, or all Kubernetes manifests. References resolve within a unit,
+/// so checks that look for companion resources (a bucket's versioning, a
+/// VPC's flow log) look only there: two root modules that both declare
+/// `aws_s3_bucket.logs` are two buckets.
+struct UnitFindings {
+    /// Built-in check findings in chunks: one per resource, in resource
+    /// order, then one of the set checks' findings.
+    findings: Vec<Vec<Finding>>,
+    /// Custom policy findings, in resource order.
+    policy_findings: Vec<Finding>,
+    /// The unit's parse errors.
+    errors: Vec<ScanError>,
+    /// Unreadable suppression comments, by file, for the files with findings.
+    malformed: Vec<(String, Vec<ScanError>)>,
+}
+
+/// Checks units: everything that does not change from one unit to the next,
+/// prepared once per scan.
+struct Evaluator<'a> {
+    by_kind: HashMap<&'static str, Vec<&'static Check>>,
+    set_checks: Vec<(&'static Check, SetCheckFn)>,
+    rules: HashMap<&'a str, &'a Rule>,
+    checkov_ids: HashMap<&'static str, &'static [&'static str]>,
+    policies: &'a PolicySet,
+    display_to_disk: &'a HashMap<String, PathBuf>,
+    today: NaiveDate,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(
+        rules: &'a [Rule],
+        options: &ScanOptions,
+        policies: &'a PolicySet,
+        display_to_disk: &'a HashMap<String, PathBuf>,
+    ) -> Self {
+        let mut by_kind: HashMap<&'static str, Vec<&'static Check>> = HashMap::new();
+        let mut set_checks = Vec::new();
+        for check in all_checks().filter(|c| !options.disabled_rules.contains(c.rule.id)) {
+            match &check.kind {
+                CheckKind::PerResource { kinds, .. } => {
+                    for kind in *kinds {
+                        by_kind.entry(kind).or_default().push(check);
+                    }
+                }
+                CheckKind::Set(run) => set_checks.push((check, *run)),
+            }
+        }
+        Self {
+            by_kind,
+            set_checks,
+            rules: rules.iter().map(|r| (r.id.as_str(), r)).collect(),
+            checkov_ids: all_checks().map(|c| (c.rule.id, c.rule.checkov)).collect(),
+            policies,
+            display_to_disk,
+            today: options.today,
+        }
+    }
+
+    /// Runs every enabled check on the unit's resources: per-resource checks
+    /// are dispatched by kind, so each resource is visited once; set checks
+    /// run once over the unit. Then applies inline suppressions, and drops
+    /// the resources.
+    fn unit(&self, set: ParsedSet) -> UnitFindings {
+        let resources = set.resources.as_slice();
+        let context = Context::new(resources);
+        let to_finding = |index: usize, rule_id: &str, violation: Violation| {
+            let rule = self.rules.get(rule_id)?;
+            Some(finding_for(rule, &resources[index], violation))
+        };
+        let context = &context;
+        let to_finding = &to_finding;
+        // One exactly sized chunk per resource, collected straight into
+        // place: a flattening parallel collect would briefly hold the
+        // findings twice, next to every parsed manifest.
+        let mut per_resource: Vec<Vec<Finding>> = resources
+            .par_iter()
+            .enumerate()
+            .map(|(index, resource)| {
+                let violations: Vec<(&Check, Vec<Violation>)> = self
+                    .by_kind
+                    .get(resource.kind.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|check| match check.kind {
+                        CheckKind::PerResource { run, .. } => {
+                            Some((*check, run(resource, context)))
+                        }
+                        CheckKind::Set(_) => None,
+                    })
+                    .collect();
+                let mut found = Vec::with_capacity(violations.iter().map(|(_, v)| v.len()).sum());
+                for (check, violations) in violations {
+                    found.extend(
+                        violations
+                            .into_iter()
+                            .filter_map(|v| to_finding(index, check.rule.id, v)),
+                    );
+                }
+                found
+            })
+            .collect();
+        let mut set_found: Vec<(usize, Finding)> = Vec::new();
+        for (check, run) in &self.set_checks {
+            set_found.extend(
+                run(context)
+                    .into_iter()
+                    .filter(|(index, _)| *index < resources.len())
+                    .filter_map(|(index, v)| Some((index, to_finding(index, check.rule.id, v)?))),
+            );
+        }
+        let mut policy_found: Vec<(usize, Finding)> = self
+            .policies
             .evaluate(resources)
             .into_iter()
-            .filter_map(|p| to_finding(p.resource_index, &p.rule_id, p.violation)),
-    );
-    findings
+            .filter_map(|p| {
+                let finding = to_finding(p.resource_index, &p.rule_id, p.violation)?;
+                Some((p.resource_index, finding))
+            })
+            .collect();
+        let located: Vec<(usize, &mut Finding)> = per_resource
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(index, found)| found.iter_mut().map(move |f| (index, f)))
+            .chain(set_found.iter_mut().map(|(index, f)| (*index, f)))
+            .chain(policy_found.iter_mut().map(|(index, f)| (*index, f)))
+            .collect();
+        let malformed = self.apply_inline_suppressions(located, resources);
+        per_resource.push(set_found.into_iter().map(|(_, f)| f).collect());
+        UnitFindings {
+            findings: per_resource,
+            policy_findings: policy_found.into_iter().map(|(_, f)| f).collect(),
+            errors: set.errors,
+            malformed,
+        }
+    }
+
+    /// Attaches active inline suppressions to `(resource index, finding)`
+    /// pairs. Files are read again only when they carry findings, and only
+    /// scanned for the two comment markers. Returns the comments that could
+    /// not be read, by file.
+    fn apply_inline_suppressions(
+        &self,
+        findings: Vec<(usize, &mut Finding)>,
+        resources: &[IacResource],
+    ) -> Vec<(String, Vec<ScanError>)> {
+        let files: BTreeSet<&str> = findings
+            .iter()
+            .map(|(i, _)| resources[*i].file.as_str())
+            .collect();
+        let parsed: Vec<(&str, Vec<SuppressionComment>, Vec<ScanError>)> = files
+            .into_par_iter()
+            .map(|file| {
+                let disk = self
+                    .display_to_disk
+                    .get(file)
+                    .cloned()
+                    .unwrap_or_else(|| PathBuf::from(file));
+                let text = std::fs::read_to_string(disk).unwrap_or_default();
+                let (comments, malformed) = suppress::parse_comments(&text);
+                let malformed = malformed
+                    .into_iter()
+                    .map(|m| ScanError {
+                        path: file.to_string(),
+                        line: Some(m.line),
+                        message: m.message,
+                    })
+                    .collect();
+                (file, comments, malformed)
+            })
+            .collect();
+        let mut comments: HashMap<&str, Vec<SuppressionComment>> = HashMap::new();
+        let mut malformed = Vec::new();
+        for (file, file_comments, file_malformed) in parsed {
+            comments.insert(file, file_comments);
+            if !file_malformed.is_empty() {
+                malformed.push((file.to_string(), file_malformed));
+            }
+        }
+        for (index, finding) in findings {
+            let resource = &resources[index];
+            let file_comments = comments
+                .get(resource.file.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let peers = self
+                .checkov_ids
+                .get(finding.rule_id.as_str())
+                .copied()
+                .unwrap_or(&[]);
+            finding.suppression =
+                suppress::find_for(file_comments, resource, &finding.rule_id, peers)
+                    .filter(|s| s.is_active_on(self.today));
+        }
+        malformed
+    }
 }
 
 fn finding_for(rule: &Rule, resource: &IacResource, violation: Violation) -> Finding {
@@ -560,59 +705,6 @@ fn finding_for(rule: &Rule, resource: &IacResource, violation: Violation) -> Fin
     finding
 }
 
-/// Attaches active inline suppressions. Files are read again only when they
-/// carry findings, and only scanned for the two comment markers.
-fn apply_inline_suppressions(
-    findings: &mut [(usize, Finding)],
-    resources: &[IacResource],
-    display_to_disk: &HashMap<String, PathBuf>,
-    today: NaiveDate,
-    errors: &mut Vec<ScanError>,
-) {
-    let checkov_ids: HashMap<&str, Vec<&str>> = all_checks()
-        .map(|c| (c.rule.id, c.rule.checkov.to_vec()))
-        .collect();
-    let files: BTreeSet<&str> = findings
-        .iter()
-        .map(|(i, _)| resources[*i].file.as_str())
-        .collect();
-    let comments: HashMap<&str, Vec<SuppressionComment>> = files
-        .into_par_iter()
-        .map(|file| {
-            let disk = display_to_disk
-                .get(file)
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from(file));
-            let text = std::fs::read_to_string(disk).unwrap_or_default();
-            let (comments, malformed) = suppress::parse_comments(&text);
-            (file, comments, malformed)
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|(file, comments, malformed)| {
-            errors.extend(malformed.into_iter().map(|m| ScanError {
-                path: file.to_string(),
-                line: Some(m.line),
-                message: m.message,
-            }));
-            (file, comments)
-        })
-        .collect();
-    for (index, finding) in findings.iter_mut() {
-        let resource = &resources[*index];
-        let file_comments = comments
-            .get(resource.file.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let peers = checkov_ids
-            .get(finding.rule_id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        finding.suppression = suppress::find_for(file_comments, resource, &finding.rule_id, peers)
-            .filter(|s| s.is_active_on(today));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,5 +724,48 @@ mod tests {
             "../shared/main.tf"
         );
         assert_eq!(display_path(Path::new("/tmp/a/../b.yaml")), "/tmp/b.yaml");
+    }
+
+    #[test]
+    fn findings_sort_like_a_stable_sort_by_file_line_and_rule() {
+        let rules: Vec<Rule> = builtin_rules().into_iter().take(3).collect();
+        // Few distinct keys, so most findings tie and their order shows.
+        let mut findings: Vec<Finding> = (0..200u32)
+            .map(|i| {
+                let n = i.wrapping_mul(2_654_435_761) >> 7;
+                let resource = if n % 5 == 0 {
+                    Resource {
+                        kind: "Namespace".into(),
+                        id: "ns".into(),
+                        file: None,
+                        account: None,
+                        region: None,
+                    }
+                } else {
+                    Resource::in_file("k", "id", format!("f{}.tf", n % 3))
+                };
+                let mut finding = Finding::new(&rules[(n % 3) as usize], resource, i.to_string());
+                if n % 7 != 0 {
+                    finding = finding.with_location(Location::lines("f.tf", n % 4, n % 4));
+                }
+                finding
+            })
+            .collect();
+        let mut expected = findings.clone();
+        expected.sort_by(|a, b| {
+            (
+                &a.resource.file,
+                a.location.as_ref().map(|l| l.start_line),
+                &a.rule_id,
+            )
+                .cmp(&(
+                    &b.resource.file,
+                    b.location.as_ref().map(|l| l.start_line),
+                    &b.rule_id,
+                ))
+        });
+        sort_findings(&mut findings);
+        let messages = |f: &[Finding]| f.iter().map(|f| f.message.clone()).collect::<Vec<_>>();
+        assert_eq!(messages(&findings), messages(&expected));
     }
 }

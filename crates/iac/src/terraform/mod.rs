@@ -61,7 +61,19 @@ pub fn scan_dirs(root: &Path, dirs: &[PathBuf]) -> ParsedSet {
 /// that follow them must see one root at a time. Errors of modules no root
 /// reached come last, in a set of their own.
 pub fn scan_dirs_by_root(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
-    let run = || scan_dirs_inner(root, dirs);
+    scan_dirs_by_root_with(root, dirs, |set| set)
+}
+
+/// Like [`scan_dirs_by_root`], handing each set to `each` as soon as it is
+/// evaluated (from the evaluation threads, in parallel) and returning what
+/// `each` made of them, in the same order. A caller that checks a root and
+/// keeps only its findings never holds every root's resources at once.
+pub fn scan_dirs_by_root_with<T: Send>(
+    root: &Path,
+    dirs: &[PathBuf],
+    each: impl Fn(ParsedSet) -> T + Sync,
+) -> Vec<T> {
+    let run = || scan_dirs_inner(root, dirs, &each);
     match rayon::ThreadPoolBuilder::new()
         .stack_size(EVAL_STACK_BYTES)
         .thread_name(|i| format!("palisade-terraform-{i}"))
@@ -72,7 +84,11 @@ pub fn scan_dirs_by_root(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
     }
 }
 
-fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
+fn scan_dirs_inner<T: Send>(
+    root: &Path,
+    dirs: &[PathBuf],
+    each: &(impl Fn(ParsedSet) -> T + Sync),
+) -> Vec<T> {
     let root = absolute(root);
     let mut unique: Vec<PathBuf> = Vec::new();
     let mut seen = HashSet::new();
@@ -105,17 +121,19 @@ fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
         instances: AtomicUsize::new(0),
     };
     let roots: Vec<&PathBuf> = unique.iter().filter(|d| !called.contains(*d)).collect();
-    let mut results: Vec<ParsedSet> = roots
+    let mut results: Vec<T> = roots
         .par_iter()
         .map(|dir| {
             eval::reset_depth();
-            catch_unwind(AssertUnwindSafe(|| evaluate_root(&loader, dir))).unwrap_or_else(|_| {
-                ParsedSet::error(
-                    &relative(&loader.root, dir),
-                    None,
-                    "internal error while evaluating this Terraform module; its resources were skipped",
-                )
-            })
+            let set = catch_unwind(AssertUnwindSafe(|| evaluate_root(&loader, dir)))
+                .unwrap_or_else(|_| {
+                    ParsedSet::error(
+                        &relative(&loader.root, dir),
+                        None,
+                        "internal error while evaluating this Terraform module; its resources were skipped",
+                    )
+                });
+            each(set)
         })
         .collect();
     let extra = loader.extra.lock().unwrap_or_else(|e| e.into_inner());
@@ -124,7 +142,7 @@ fn scan_dirs_inner(root: &Path, dirs: &[PathBuf]) -> Vec<ParsedSet> {
     for m in extra {
         loading.errors.extend(m.errors.iter().cloned());
     }
-    results.push(loading);
+    results.push(each(loading));
     results
 }
 
