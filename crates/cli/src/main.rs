@@ -22,6 +22,28 @@ use args::{Cli, Command, LogFormat};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+extern "C" {
+    // mimalloc's C API, from the library the allocator above links in
+    // (`libmimalloc-sys` binds it only behind its `extended` feature, and
+    // has no constant for the option set below).
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in mimalloc's `mi_option_t` (`mimalloc.h`, 2.x and 3.x).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// Has the allocator hand freed memory back to the OS 10 ms after it is
+/// freed (mimalloc 2's default) rather than after one second (mimalloc 3's).
+/// A scan frees in bulk: every Terraform syntax tree when the modules are
+/// evaluated, every parsed manifest once they are checked; then it builds
+/// the report. Memory kept for a second after such a free still counts as
+/// resident, and it was up to a third of the peak.
+fn return_freed_memory_promptly() {
+    // SAFETY: `mi_option_set` only stores the value; `mi_option_purge_delay`
+    // takes milliseconds, and mimalloc reads it afresh at each purge.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+}
+
 /// What a successful command tells the process to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -31,6 +53,7 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    return_freed_memory_promptly();
     let cli = Cli::parse();
     init_logging(cli.global.log_format, cli.global.verbose, cli.global.quiet);
     match run(cli) {
