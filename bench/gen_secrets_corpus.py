@@ -455,7 +455,7 @@ def twilio_snippet(r, fam):
     if got and fam in ("env", "py", "yaml"):
         sid, sec = "AC" + rs(r, HEX, 32), clean(r, B62, 32)
         second = assign(fam, "twilio_api_secret", sec, "twilio-api-secret")
-        return got[0] + second[0], [(0, "twilio-api-key"), (1, "twilio-api-secret")]
+        return got[0] + second[0], got[1] + [(len(got[0]) + dl, k) for dl, k in second[1]]
     return got
 
 

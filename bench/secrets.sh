@@ -65,7 +65,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade-target}"
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is required (apt-get install time)" >&2; exit 2; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/palisade-bench.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+if [ -n "${KEEP_SCRATCH:-}" ]; then   # keep the reports to look at them afterwards
+  trap 'echo "scratch directory kept: $WORK"' EXIT
+else
+  trap 'rm -rf "$WORK"' EXIT
+fi
 export PALISADE_HOME="$WORK/home"   # --no-store runs need only the hash key; keep ~/.local untouched
 
 echo "== machine"
@@ -107,7 +111,7 @@ gen "$CORPUS" tree --mb "$MB"
 TREE="$CORPUS/tree"
 tree_stats() { find "$1" -type f -printf '%s\n' | awk '{n++; s+=$1} END {printf "%d %d\n", n, s}'; }
 read -r FILES BYTES < <(tree_stats "$TREE")
-echo "$TREE: $FILES files, $(awk -v b="$BYTES" 'BEGIN {printf "%.1f MB", b/1e6}'), $(grep -c $'\tsecret$' "$CORPUS/labels.tsv") planted secrets, $(grep -c $'\tdecoy$' "$CORPUS/labels.tsv") decoys"
+echo "$TREE: $FILES files, $(awk -v b="$BYTES" 'BEGIN {printf "%.1f MB", b/1e6}'), $(awk -F'\t' '$4 == "secret"' "$CORPUS/labels.tsv" | wc -l) planted secrets, $(awk -F'\t' '$4 == "decoy"' "$CORPUS/labels.tsv" | wc -l) decoys"
 
 HISTORY="bench/secrets-history-$COMMITS"
 gen "$HISTORY" history --commits "$COMMITS"
