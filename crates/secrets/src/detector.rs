@@ -9,7 +9,6 @@
 
 use std::fmt;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use hmac::{Hmac, KeyInit, Mac};
 use palisade_core::InlineSuppression;
 use sha2_keyed::Sha256;
@@ -17,6 +16,7 @@ use sha2_keyed::Sha256;
 use crate::error::Error;
 use crate::filter;
 use crate::inline::{self, Verdict};
+use crate::keywords::KeywordSearcher;
 use crate::redact;
 use crate::rules::{Candidate, RuleSet, SecretRule, SINGLE_LINE_REACH};
 use crate::validate;
@@ -73,7 +73,7 @@ pub struct Source<'a> {
 /// Compiled rules plus the keyword automaton.
 pub struct Detector {
     rules: RuleSet,
-    keywords: AhoCorasick,
+    keywords: KeywordSearcher,
     /// For each keyword pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
     /// Rules without keywords: they run on every buffer.
@@ -113,19 +113,11 @@ impl Detector {
                 }
             }
         }
-        // A full DFA: one table lookup per byte, the fastest overlapping search
-        // for a few hundred keywords (the NFA the builder picks by default is
-        // several times slower here, and the automaton stays a few MB).
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .map_err(|e| Error::Config {
-                origin: "rule keywords".to_string(),
-                message: e.to_string(),
-                line: None,
-            })?;
+        let keywords = KeywordSearcher::new(&patterns).map_err(|e| Error::Config {
+            origin: "rule keywords".to_string(),
+            message: e.to_string(),
+            line: None,
+        })?;
         Ok(Detector {
             rules,
             keywords,
@@ -166,18 +158,24 @@ impl Detector {
             regions.add(rule, 0, content.len());
         }
         let mut line = LineBounds::default();
-        for hit in self.keywords.find_overlapping_iter(content) {
-            let (start, end) = (hit.start(), hit.end());
+        let mut hits = Vec::new();
+        self.keywords.find_all(content, &mut hits);
+        for hit in hits {
+            let (start, end) = (hit.start, hit.end);
             // One line lookup per keyword occurrence, shared by its rules.
             let (line_start, line_end) = line.around(content, start, end);
-            for &rule in &self.keyword_rules[hit.pattern().as_usize()] {
+            for &rule in &self.keyword_rules[hit.keyword] {
                 let spec = &self.rules.rules[rule];
                 let (lo, hi) = if spec.multiline {
                     self.multiline_region(rule, content, start, end)
                 } else {
+                    let hi = line_end.min(end.saturating_add(spec.reach));
+                    let newline = spec.ends_with_newline
+                        && hi == line_end
+                        && content.get(line_end) == Some(&b'\n');
                     (
                         line_start.max(start.saturating_sub(spec.reach)),
-                        line_end.min(end.saturating_add(spec.reach)),
+                        hi + usize::from(newline),
                     )
                 };
                 regions.add(rule, lo, hi);

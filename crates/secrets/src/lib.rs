@@ -27,6 +27,7 @@ mod filter;
 mod findings;
 pub mod history;
 mod inline;
+mod keywords;
 pub mod redact;
 mod rules;
 pub mod staged;

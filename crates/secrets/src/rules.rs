@@ -39,8 +39,11 @@ pub struct SecretRule {
     pub validator: Option<ValidatorName>,
     pub verifier: Option<VerifierRole>,
     pub allowlists: Vec<Allowlist>,
-    /// Whether a match can span lines (the regex can match a newline).
+    /// Whether a match can span lines (it can go on after a newline).
     pub multiline: bool,
+    /// Whether a single-line match can end with the line's newline, so the
+    /// line is given to the regex with it.
+    pub ends_with_newline: bool,
     /// How many bytes around a keyword a match can extend.
     pub reach: usize,
     /// Matches any high-entropy value by its name, so hashes, ids and code
@@ -231,18 +234,27 @@ impl SecretRule {
         if spec.regex.is_none() && spec.path.is_none() {
             return Err(error("a rule needs a regex, a path, or both".to_string()));
         }
-        let (regex, multiline, reach) = match &spec.regex {
+        let (regex, multiline, ends_with_newline, reach) = match &spec.regex {
             Some(source) => {
                 let regex = compile_regex(source).map_err(&error)?;
-                let (multiline, max_len) = analyse(source);
+                let Analysis {
+                    multiline,
+                    ends_with_newline,
+                    max_len,
+                } = analyse(source);
                 let cap = if multiline {
                     MULTI_LINE_REACH
                 } else {
                     SINGLE_LINE_REACH
                 };
-                (Some(regex), multiline, max_len.map_or(cap, |m| m.min(cap)))
+                (
+                    Some(regex),
+                    multiline,
+                    ends_with_newline,
+                    max_len.map_or(cap, |m| m.min(cap)),
+                )
             }
-            None => (None, false, 0),
+            None => (None, false, false, 0),
         };
         let path = spec
             .path
@@ -273,6 +285,7 @@ impl SecretRule {
             verifier: spec.verify,
             allowlists,
             multiline,
+            ends_with_newline,
             reach,
             generic,
         })
@@ -346,12 +359,54 @@ fn first_line(text: &str) -> &str {
         .unwrap_or(text.lines().next().unwrap_or(text))
 }
 
-/// Whether the regex can match a newline, and the longest match it can make.
-fn analyse(source: &str) -> (bool, Option<usize>) {
+/// Whether a match can continue past a newline (so it can span lines), and
+/// the longest match the regex can make.
+///
+/// A newline the regex can only match as its last byte (a value's
+/// terminator, as in `(?:\s|$)`) does not make it multi-line: run on a line
+/// with its newline, it matches as on the whole buffer.
+fn analyse(source: &str) -> Analysis {
     match regex_syntax::Parser::new().parse(source) {
-        Ok(hir) => (can_match_newline(&hir), hir.properties().maximum_len()),
+        Ok(hir) => {
+            let multiline = newline_inside(&hir);
+            Analysis {
+                multiline,
+                ends_with_newline: !multiline && can_match_newline(&hir),
+                max_len: hir.properties().maximum_len(),
+            }
+        }
         // The regex crate compiled it, so this does not happen; assume the worst.
-        Err(_) => (true, None),
+        Err(_) => Analysis {
+            multiline: true,
+            ends_with_newline: false,
+            max_len: None,
+        },
+    }
+}
+
+struct Analysis {
+    multiline: bool,
+    ends_with_newline: bool,
+    max_len: Option<usize>,
+}
+
+/// Whether a match of `hir` can have a newline followed by more matched bytes.
+fn newline_inside(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Literal(literal) => literal.0.iter().rev().skip(1).any(|&b| b == b'\n'),
+        HirKind::Class(_) | HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Repetition(rep) => {
+            newline_inside(&rep.sub) || (rep.max != Some(1) && can_match_newline(&rep.sub))
+        }
+        HirKind::Capture(cap) => newline_inside(&cap.sub),
+        HirKind::Alternation(subs) => subs.iter().any(newline_inside),
+        HirKind::Concat(subs) => subs.iter().enumerate().any(|(at, sub)| {
+            newline_inside(sub)
+                || (can_match_newline(sub)
+                    && subs[at + 1..]
+                        .iter()
+                        .any(|later| later.properties().maximum_len() != Some(0)))
+        }),
     }
 }
 
@@ -438,5 +493,24 @@ mod tests {
         assert_eq!(go_compatible(r"\{\{x}}"), r"\{\{x}}");
         assert_eq!(go_compatible(r"{{ .Values }}"), r"\{\{ .Values }}");
         assert!(compile_regex(r"[\w${}@.-]+").is_ok());
+    }
+
+    #[test]
+    fn a_regex_is_multiline_only_when_a_match_goes_on_after_a_newline() {
+        let classify = |source: &str| {
+            let a = analyse(source);
+            (a.multiline, a.ends_with_newline)
+        };
+        // A newline as the value's terminator: one line, given with its newline.
+        assert_eq!(classify(r"key=([a-z]{8})(?:\s|$)"), (false, true));
+        assert_eq!(classify(r"key: ([a-z]{8})[ \t]*(?:\r?\n|$)"), (false, true));
+        // No newline at all.
+        assert_eq!(classify(r"ghp_[A-Za-z0-9]{36}"), (false, false));
+        assert_eq!(classify(r"[^\n]{0,40}x"), (false, false));
+        // Newlines inside the match.
+        assert_eq!(classify(r"key\s{0,3}=\s*([a-z]{8})"), (true, false));
+        assert_eq!(classify(r"-----BEGIN[\s\S]{64,}?-----END"), (true, false));
+        assert_eq!(classify("a\nb"), (true, false));
+        assert_eq!(classify(r"(?:a|\n)+"), (true, false));
     }
 }

@@ -1,11 +1,13 @@
 //! Scanning files on disk (a working tree) and standard input.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::WalkState;
 use palisade_core::{ScanError, ScanOutput};
-use rayon::prelude::*;
 
 use crate::detector::{is_binary, Detector, Source};
 use crate::error::Error;
@@ -14,30 +16,59 @@ use crate::ScanOptions;
 
 /// Scans files and directories. Directories are walked honouring
 /// `.gitignore` (unless `no_ignore`), hidden files included, `.git` skipped.
+///
+/// Walking and scanning overlap: each walker thread scans the files it
+/// finds, reading them into one buffer it keeps, so no core waits for the
+/// directory walk and no file costs a fresh allocation.
 pub fn scan_paths(
     paths: &[PathBuf],
     detector: &Detector,
     options: &ScanOptions,
 ) -> Result<ScanOutput, Error> {
     let skip = skip_set(&options.skip_paths)?;
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for root in paths {
-        collect_files(root, options.no_ignore, &skip, &mut files, &mut errors);
-    }
     let collector = Mutex::new(Collector::default());
-    let file_errors: Vec<ScanError> = files
-        .par_iter()
-        .filter_map(|file| scan_file(file, detector, options, &collector).err())
-        .collect();
-    errors.extend(file_errors);
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let errors = Mutex::new(Vec::new());
+    let scanned = AtomicUsize::new(0);
+    for root in paths {
+        let root_is_dir = root.is_dir();
+        walker(root, options.no_ignore).run(|| {
+            let mut buffer = Vec::new();
+            let (collector, errors, scanned, skip) = (&collector, &errors, &scanned, &skip);
+            Box::new(move |entry| {
+                let file = match entry {
+                    Ok(entry) => file_entry(&entry, root, root_is_dir),
+                    Err(error) => {
+                        lock(errors).push(ScanError {
+                            path: error_path(&error).unwrap_or_else(|| root.display().to_string()),
+                            line: None,
+                            message: first_line(&error.to_string()),
+                        });
+                        return WalkState::Continue;
+                    }
+                };
+                if let Some(file) = file.filter(|f| !skip.is_match(&f.display)) {
+                    scanned.fetch_add(1, Ordering::Relaxed);
+                    if let Err(error) = scan_file(&file, detector, options, collector, &mut buffer)
+                    {
+                        lock(errors).push(error);
+                    }
+                }
+                WalkState::Continue
+            })
+        });
+    }
+    let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.message.cmp(&b.message)));
     let collector = collector.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(ScanOutput {
         findings: crate::finish(collector, detector, options),
         errors,
-        inputs_scanned: files.len(),
+        inputs_scanned: scanned.into_inner(),
     })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Scans one buffer read from standard input, reported as `name`.
@@ -68,6 +99,9 @@ pub fn scan_bytes(
     }
 }
 
+/// Read buffers grow to the largest file read and are cut back to this.
+const RETAINED_BUFFER: usize = 8 * 1024 * 1024;
+
 /// A file to scan and the path it is reported under.
 struct FileEntry {
     path: PathBuf,
@@ -75,15 +109,8 @@ struct FileEntry {
     size: u64,
 }
 
-fn collect_files(
-    root: &Path,
-    no_ignore: bool,
-    skip: &GlobSet,
-    files: &mut Vec<FileEntry>,
-    errors: &mut Vec<ScanError>,
-) {
-    let root_is_dir = root.is_dir();
-    let walker = ignore::WalkBuilder::new(root)
+fn walker(root: &Path, no_ignore: bool) -> ignore::WalkParallel {
+    ignore::WalkBuilder::new(root)
         .hidden(false)
         .ignore(!no_ignore)
         .git_ignore(!no_ignore)
@@ -93,41 +120,29 @@ fn collect_files(
         .require_git(false)
         .follow_links(false)
         .filter_entry(|entry| entry.file_name() != ".git")
-        .build();
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(error) => {
-                errors.push(ScanError {
-                    path: error_path(&error).unwrap_or_else(|| root.display().to_string()),
-                    line: None,
-                    message: first_line(&error.to_string()),
-                });
-                continue;
-            }
-        };
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let path = entry.path();
-        let display = if root_is_dir {
-            path.strip_prefix(root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .replace('\\', "/")
-        } else {
-            path.to_string_lossy().into_owned()
-        };
-        if skip.is_match(&display) {
-            continue;
-        }
-        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        files.push(FileEntry {
-            path: path.to_path_buf(),
-            display,
-            size,
-        });
+        .build_parallel()
+}
+
+/// The file an entry of the walk names, if it is a regular file.
+fn file_entry(entry: &ignore::DirEntry, root: &Path, root_is_dir: bool) -> Option<FileEntry> {
+    if !entry.file_type().is_some_and(|t| t.is_file()) {
+        return None;
     }
+    let path = entry.path();
+    let display = if root_is_dir {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    } else {
+        path.to_string_lossy().into_owned()
+    };
+    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+    Some(FileEntry {
+        path: path.to_path_buf(),
+        display,
+        size,
+    })
 }
 
 fn scan_file(
@@ -135,6 +150,7 @@ fn scan_file(
     detector: &Detector,
     options: &ScanOptions,
     collector: &Mutex<Collector>,
+    buffer: &mut Vec<u8>,
 ) -> Result<(), ScanError> {
     let error = |message: String| ScanError {
         path: file.display.clone(),
@@ -157,12 +173,13 @@ fn scan_file(
             file.size, options.max_file_size
         )));
     }
-    let content = std::fs::read(&file.path).map_err(|e| error(format!("cannot read: {e}")))?;
-    if is_binary(&content) {
+    read_into(&file.path, buffer).map_err(|e| error(format!("cannot read: {e}")))?;
+    let content = buffer.as_slice();
+    if is_binary(content) {
         return Ok(());
     }
     let found = detector.scan(
-        &content,
+        content,
         Source {
             path: &file.display,
             commit: None,
@@ -174,9 +191,20 @@ fn scan_file(
     Ok(())
 }
 
+/// Reads a whole file into `buffer`, replacing its contents and keeping its
+/// allocation (a file is read with one `read` when the buffer is big enough).
+fn read_into(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+    buffer.clear();
+    std::fs::File::open(path)?.read_to_end(buffer)?;
+    // One unusually large file should not pin its memory for the rest of the walk.
+    if buffer.capacity() > RETAINED_BUFFER && buffer.len() <= RETAINED_BUFFER {
+        buffer.shrink_to(RETAINED_BUFFER);
+    }
+    Ok(())
+}
+
 fn add(collector: &Mutex<Collector>, path: &str, found: crate::detector::SecretMatch) {
-    let mut collector = collector.lock().unwrap_or_else(|e| e.into_inner());
-    collector.add(Occurrence {
+    lock(collector).add(Occurrence {
         path: path.to_string(),
         commit: None,
         found,
