@@ -68,6 +68,8 @@ pub struct HistoryScan {
 
 /// A blob as found at one path: the path decides which rules apply.
 type BlobAtPath<'a> = (ObjectId, &'a str);
+/// What a blob held at one of its paths, or why it could not be read.
+type BlobScan<'a> = (BlobAtPath<'a>, Result<Vec<SecretMatch>, String>);
 
 /// A distinct secret: its rule and the keyed hash of its value.
 type SecretKey = (usize, [u8; 32]);
@@ -177,24 +179,55 @@ pub fn scan_history(
         })
         .collect();
 
-    // Each distinct (blob, path) once: the path decides which rules apply.
-    let mut wanted: HashSet<BlobAtPath<'_>> = HashSet::new();
+    // Each distinct blob is read once, and scanned once per path it has
+    // (the path decides which rules and allowlists apply).
+    let mut wanted: HashMap<ObjectId, HashSet<&str>> = HashMap::new();
     for change in &changes {
-        wanted.insert((change.blob, change.path.as_str()));
+        wanted
+            .entry(change.blob)
+            .or_default()
+            .insert(change.path.as_str());
         if let Some(parent) = change.parent_blob {
-            wanted.insert((parent, change.path.as_str()));
+            wanted
+                .entry(parent)
+                .or_default()
+                .insert(change.path.as_str());
         }
     }
-    let wanted: Vec<BlobAtPath<'_>> = wanted.into_iter().collect();
-    let scanned: Vec<(BlobAtPath<'_>, Result<Vec<SecretMatch>, String>)> = wanted
+    let wanted: Vec<(ObjectId, Vec<&str>)> = wanted
+        .into_iter()
+        .map(|(blob, paths)| (blob, paths.into_iter().collect()))
+        .collect();
+    let scanned: Vec<Vec<BlobScan<'_>>> = wanted
         .par_iter()
         .map_init(
             || thread_repo(&shared),
-            |repo, &(blob, path)| ((blob, path), scan_blob(repo, blob, path, detector, options)),
+            |repo, (blob, paths)| {
+                // Paths an allowlist skips are not read, nor is a blob only they have.
+                let paths: Vec<&str> = paths
+                    .iter()
+                    .copied()
+                    .filter(|path| !detector.skips_path(path))
+                    .collect();
+                if paths.is_empty() {
+                    return Vec::new();
+                }
+                let content = read_blob(repo, *blob, options);
+                paths
+                    .into_iter()
+                    .map(|path| {
+                        let found = content
+                            .as_ref()
+                            .map(|data| scan_content(detector, data.as_deref(), path))
+                            .map_err(Clone::clone);
+                        ((*blob, path), found)
+                    })
+                    .collect()
+            },
         )
         .collect();
     let mut secrets: HashMap<BlobAtPath<'_>, Vec<SecretMatch>> = HashMap::new();
-    for (key, result) in scanned {
+    for (key, result) in scanned.into_iter().flatten() {
         match result {
             Ok(found) => {
                 secrets.insert(key, found);
@@ -232,7 +265,7 @@ pub fn scan_history(
             });
         }
     }
-    mark_presence_at_head(&repo, &mut collector, detector, options);
+    mark_presence_at_head(&repo, &mut collector, &secrets, detector, options);
 
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(HistoryScan {
@@ -546,13 +579,19 @@ pub(crate) fn scan_blob(
     detector: &Detector,
     options: &ScanOptions,
 ) -> Result<Vec<SecretMatch>, String> {
-    let mut found: Vec<SecretMatch> = detector
-        .path_only_rules(path)
-        .map(|rule| detector.path_match(rule, path))
-        .collect();
     if detector.skips_path(path) {
-        return Ok(Vec::new());
+        return Ok(scan_content(detector, None, path));
     }
+    let content = read_blob(repo, blob, options)?;
+    Ok(scan_content(detector, content.as_deref(), path))
+}
+
+/// A blob's content, or `None` when it is binary.
+fn read_blob(
+    repo: &gix::Repository,
+    blob: ObjectId,
+    options: &ScanOptions,
+) -> Result<Option<Vec<u8>>, String> {
     let header = repo.find_header(blob).map_err(|e| one_line(&e))?;
     if header.size() > options.max_file_size {
         return Err(format!(
@@ -561,18 +600,31 @@ pub(crate) fn scan_blob(
             options.max_file_size
         ));
     }
-    let object = repo.find_object(blob).map_err(|e| one_line(&e))?;
-    if !is_binary(&object.data) {
-        found.extend(detector.scan(&object.data, Source { path, commit: None }));
+    let mut object = repo.find_object(blob).map_err(|e| one_line(&e))?;
+    Ok((!is_binary(&object.data)).then(|| std::mem::take(&mut object.data)))
+}
+
+/// The secrets in a blob's content (`None`: binary, or not read) found at `path`.
+fn scan_content(detector: &Detector, content: Option<&[u8]>, path: &str) -> Vec<SecretMatch> {
+    let mut found: Vec<SecretMatch> = detector
+        .path_only_rules(path)
+        .map(|rule| detector.path_match(rule, path))
+        .collect();
+    if detector.skips_path(path) {
+        return Vec::new();
     }
-    Ok(found)
+    if let Some(content) = content {
+        found.extend(detector.scan(content, Source { path, commit: None }));
+    }
+    found
 }
 
 /// Marks each secret as still present at HEAD when HEAD's blob at one of
-/// its paths contains it.
+/// its paths contains it. Blobs the history scan read are not read again.
 fn mark_presence_at_head(
     repo: &gix::Repository,
     collector: &mut Collector,
+    scanned: &HashMap<BlobAtPath<'_>, Vec<SecretMatch>>,
     detector: &Detector,
     options: &ScanOptions,
 ) {
@@ -591,11 +643,16 @@ fn mark_presence_at_head(
             };
             let key = (entry.object_id(), path.to_string());
             let in_blob = blob_secrets.entry(key).or_insert_with(|| {
-                scan_blob(repo, entry.object_id(), path, detector, options)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| (m.rule, m.secret_hash))
-                    .collect()
+                let keys = |found: &[SecretMatch]| -> HashSet<SecretKey> {
+                    found.iter().map(|m| (m.rule, m.secret_hash)).collect()
+                };
+                match scanned.get(&(entry.object_id(), path)) {
+                    Some(found) => keys(found),
+                    None => keys(
+                        &scan_blob(repo, entry.object_id(), path, detector, options)
+                            .unwrap_or_default(),
+                    ),
+                }
             });
             if in_blob.contains(&(rule, hash)) {
                 present = true;
