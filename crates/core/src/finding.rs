@@ -285,6 +285,31 @@ impl Finding {
         self
     }
 
+    /// Keeps `earlier`'s locations first and adds this finding's that are
+    /// new: a run that saw only part of the scope (new git commits) knows
+    /// only some of the places, and must not forget the others.
+    pub fn keep_earlier_locations(&mut self, earlier: &Finding) {
+        let mut locations: Vec<Location> = earlier
+            .location
+            .iter()
+            .chain(&earlier.other_locations)
+            .cloned()
+            .collect();
+        for location in self
+            .location
+            .take()
+            .into_iter()
+            .chain(self.other_locations.drain(..))
+        {
+            if !locations.contains(&location) {
+                locations.push(location);
+            }
+        }
+        let mut locations = locations.into_iter();
+        self.location = locations.next();
+        self.other_locations = locations.collect();
+    }
+
     pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
         self.evidence = Some(evidence.into());
         self

@@ -162,7 +162,7 @@ impl Store {
                 source,
             })?;
 
-        // Validate and encode everything before taking the write lock.
+        // Validate everything before taking the write lock.
         let mut seen = HashSet::new();
         let mut findings = Vec::with_capacity(output.findings.len());
         for finding in &output.findings {
@@ -177,11 +177,7 @@ impl Store {
                 tracing::debug!(fingerprint, "duplicate finding in one scan output ignored");
                 continue;
             }
-            let json = serde_json::to_string(finding).map_err(|source| Error::Encode {
-                what: "finding",
-                source,
-            })?;
-            findings.push((finding, json));
+            findings.push(finding);
         }
 
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -207,7 +203,7 @@ impl Store {
             total: findings.len() as u64,
             ..RunCounts::default()
         };
-        for (finding, json) in findings {
+        for finding in findings {
             let previous = fetch_row(
                 &mut tx,
                 &run.engine,
@@ -217,6 +213,22 @@ impl Store {
             .await?
             .map(FindingRow::parse)
             .transpose()?;
+            let merged;
+            let finding = match &previous {
+                // An incomplete run saw part of the scope: the places it did
+                // not look at are still where the finding is.
+                Some(previous) if !complete && previous.status != Status::Resolved => {
+                    let mut finding = finding.clone();
+                    finding.keep_earlier_locations(&previous.finding);
+                    merged = finding;
+                    &merged
+                }
+                _ => finding,
+            };
+            let json = serde_json::to_string(finding).map_err(|source| Error::Encode {
+                what: "finding",
+                source,
+            })?;
             let next = next_state(previous.as_ref(), finding, sla, now);
             counts.new += u64::from(next.is_new);
             counts.reopened += u64::from(next.is_reopened);

@@ -185,6 +185,33 @@ async fn first_sighting_is_open_and_new() {
 }
 
 #[tokio::test]
+async fn an_incomplete_run_adds_locations_and_a_complete_run_replaces_them() {
+    let (_dir, store) = temp_store().await;
+    let first = Location::lines("main.tf", 1, 5);
+    let second = Location::lines("other.tf", 7, 7);
+    let third = Location::lines("third.tf", 9, 9);
+    let a = finding("a", Severity::High);
+    scan(&store, vec![a.clone()], true, at(1, 10)).await;
+
+    // An incremental run (new commits only) finds the same secret elsewhere.
+    let mut elsewhere = a.clone();
+    elsewhere.location = Some(second.clone());
+    elsewhere.other_locations = vec![first.clone()];
+    scan(&store, vec![elsewhere], false, at(2, 10)).await;
+    let stored = get(&store, &a, at(2, 11)).await;
+    assert_eq!(stored.finding.location.as_ref(), Some(&first));
+    assert_eq!(stored.finding.other_locations, vec![second.clone()]);
+
+    // A complete run knows every place.
+    let mut moved = a.clone();
+    moved.location = Some(third.clone());
+    scan(&store, vec![moved], true, at(3, 10)).await;
+    let stored = get(&store, &a, at(3, 11)).await;
+    assert_eq!(stored.finding.location.as_ref(), Some(&third));
+    assert!(stored.finding.other_locations.is_empty());
+}
+
+#[tokio::test]
 async fn seen_again_updates_last_seen_and_the_stored_finding() {
     let (_dir, store) = temp_store().await;
     let a = finding("a", Severity::Medium);
