@@ -16,13 +16,21 @@ use sha2_keyed::Sha256;
 use crate::error::Error;
 use crate::filter;
 use crate::inline::{self, Verdict};
-use crate::keywords::KeywordSearcher;
+use crate::keywords::{Hit, Hits, KeywordSearcher};
 use crate::redact;
 use crate::rules::{Candidate, RuleSet, SecretRule, SINGLE_LINE_REACH};
 use crate::validate;
 
 /// Bytes of a file sniffed for NUL to decide it is binary (as git does).
 const BINARY_SNIFF_LEN: usize = 8000;
+
+/// Keyword hits kept between scans by each thread are cut back to this many.
+const RETAINED_HITS: usize = 64 * 1024;
+
+thread_local! {
+    /// Each scanning thread's keyword hits, reused from file to file.
+    static HITS: std::cell::RefCell<Hits> = std::cell::RefCell::new(Hits::default());
+}
 
 /// Evidence is cut to this many characters around the match.
 const EVIDENCE_MAX_CHARS: usize = 160;
@@ -158,29 +166,13 @@ impl Detector {
             regions.add(rule, 0, content.len());
         }
         let mut line = LineBounds::default();
-        let mut hits = Vec::new();
-        self.keywords.find_all(content, &mut hits);
-        for hit in hits {
-            let (start, end) = (hit.start, hit.end);
-            // One line lookup per keyword occurrence, shared by its rules.
-            let (line_start, line_end) = line.around(content, start, end);
-            for &rule in &self.keyword_rules[hit.keyword] {
-                let spec = &self.rules.rules[rule];
-                let (lo, hi) = if spec.multiline {
-                    self.multiline_region(rule, content, start, end)
-                } else {
-                    let hi = line_end.min(end.saturating_add(spec.reach));
-                    let newline = spec.ends_with_newline
-                        && hi == line_end
-                        && content.get(line_end) == Some(&b'\n');
-                    (
-                        line_start.max(start.saturating_sub(spec.reach)),
-                        hi + usize::from(newline),
-                    )
-                };
-                regions.add(rule, lo, hi);
+        HITS.with_borrow_mut(|hits| {
+            self.keywords.find_all(content, hits);
+            for hit in &hits.all {
+                self.add_regions(content, *hit, &mut line, &mut regions);
             }
-        }
+            hits.shrink_to(RETAINED_HITS);
+        });
         let regions = regions.finish();
         if regions.is_empty() {
             return Vec::new();
@@ -198,6 +190,29 @@ impl Detector {
             a.rule == b.rule && a.secret_hash == b.secret_hash && a.line == b.line
         });
         found
+    }
+
+    /// The regions around one keyword occurrence where its rules' regexes run.
+    fn add_regions(&self, content: &[u8], hit: Hit, line: &mut LineBounds, regions: &mut Regions) {
+        let (start, end) = (hit.start, hit.end);
+        // One line lookup per keyword occurrence, shared by its rules.
+        let (line_start, line_end) = line.around(content, start, end);
+        for &rule in &self.keyword_rules[hit.keyword] {
+            let spec = &self.rules.rules[rule];
+            let (lo, hi) = if spec.multiline {
+                self.multiline_region(rule, content, start, end)
+            } else {
+                let hi = line_end.min(end.saturating_add(spec.reach));
+                let newline = spec.ends_with_newline
+                    && hi == line_end
+                    && content.get(line_end) == Some(&b'\n');
+                (
+                    line_start.max(start.saturating_sub(spec.reach)),
+                    hi + usize::from(newline),
+                )
+            };
+            regions.add(rule, lo, hi);
+        }
     }
 
     /// Path-only rules (a file that is a secret by its name, e.g. a PKCS#12

@@ -29,6 +29,35 @@ pub(crate) struct Hit {
     pub keyword: usize,
 }
 
+/// The hits of one search, and the lanes' buffers, kept between searches
+/// so a thread scanning many files allocates them once.
+#[derive(Debug, Default)]
+pub(crate) struct Hits {
+    /// In order of their end.
+    pub all: Vec<Hit>,
+    /// Lanes after the first, appended to `all` when the walk ends.
+    later_lanes: [Vec<Hit>; LANES - 1],
+}
+
+impl Hits {
+    /// Gives back memory a large buffer's search needed.
+    pub fn shrink_to(&mut self, hits: usize) {
+        for lane in std::iter::once(&mut self.all).chain(&mut self.later_lanes) {
+            if lane.capacity() > hits {
+                lane.clear();
+                lane.shrink_to(hits);
+            }
+        }
+    }
+
+    fn lane(&mut self, index: usize) -> &mut Vec<Hit> {
+        match index.checked_sub(1) {
+            None => &mut self.all,
+            Some(later) => &mut self.later_lanes[later],
+        }
+    }
+}
+
 pub(crate) struct KeywordSearcher {
     dfa: DFA,
     start: StateID,
@@ -56,11 +85,11 @@ impl KeywordSearcher {
     }
 
     /// Every occurrence of every keyword, overlapping ones included, in
-    /// order of their end; `hits` is cleared first.
-    pub fn find_all(&self, haystack: &[u8], hits: &mut Vec<Hit>) {
-        hits.clear();
+    /// order of their end, into `hits.all` (cleared first).
+    pub fn find_all(&self, haystack: &[u8], hits: &mut Hits) {
+        hits.all.clear();
         if haystack.len() < MIN_LANE_LEN.max(4 * LANES * self.max_len) {
-            self.walk(haystack, 0, 0, haystack.len(), hits);
+            self.walk(haystack, 0, 0, haystack.len(), &mut hits.all);
             return;
         }
         // Lane i reports the keywords ending in (bounds[i], bounds[i + 1]] and
@@ -74,7 +103,9 @@ impl KeywordSearcher {
             .map(|i| bounds[i + 1] - from[i])
             .min()
             .unwrap_or(0);
-        let mut lane_hits: [Vec<Hit>; LANES] = Default::default();
+        for lane in &mut hits.later_lanes {
+            lane.clear();
+        }
         // Three named states, not an array, so they stay in registers.
         let (mut s0, mut s1, mut s2) = (self.start, self.start, self.start);
         let lanes = haystack[from[0]..from[0] + steps]
@@ -87,19 +118,22 @@ impl KeywordSearcher {
             s2 = self.dfa.next_state(Anchored::No, s2, b2);
             // One branch for the three: special states are rare.
             if self.dfa.is_special(s0.min(s1).min(s2)) {
-                self.report_lanes([s0, s1, s2], step, &from, &bounds, &mut lane_hits);
+                self.report_lanes([s0, s1, s2], step, &from, &bounds, hits);
             }
         }
-        for (i, (state, lane)) in [s0, s1, s2].into_iter().zip(&mut lane_hits).enumerate() {
+        for (i, state) in [s0, s1, s2].into_iter().enumerate() {
             self.walk_from(
                 state,
                 haystack,
                 from[i] + steps,
                 bounds[i],
                 bounds[i + 1],
-                lane,
+                hits.lane(i),
             );
-            hits.append(lane);
+        }
+        let Hits { all, later_lanes } = hits;
+        for lane in later_lanes {
+            all.append(lane);
         }
     }
 
@@ -139,11 +173,11 @@ impl KeywordSearcher {
         step: usize,
         from: &[usize; LANES],
         bounds: &[usize; LANES + 1],
-        lane_hits: &mut [Vec<Hit>; LANES],
+        hits: &mut Hits,
     ) {
         for (i, state) in states.into_iter().enumerate() {
             if self.dfa.is_special(state) {
-                self.report(state, from[i] + step + 1, bounds[i], &mut lane_hits[i]);
+                self.report(state, from[i] + step + 1, bounds[i], hits.lane(i));
             }
         }
     }
@@ -213,8 +247,9 @@ mod tests {
             .cycle()
             .take(50_000)
             .collect();
-        let mut hits = Vec::new();
+        let mut hits = Hits::default();
         searcher.find_all(&haystack, &mut hits);
+        let mut hits = hits.all;
         let mut expected = reference(&keywords, &haystack);
         expected.sort_by_key(|h| (h.end, h.keyword));
         hits.sort_by_key(|h| (h.end, h.keyword));
@@ -230,8 +265,9 @@ mod tests {
         ) {
             let keywords = keywords();
             let searcher = KeywordSearcher::new(&keywords).expect("keywords compile");
-            let mut hits = Vec::new();
+            let mut hits = Hits::default();
             searcher.find_all(&text, &mut hits);
+            let mut hits = hits.all;
             // In order of end, as the regions of the detector expect.
             prop_assert!(hits.windows(2).all(|w| w[0].end <= w[1].end));
             let mut expected = reference(&keywords, &text);
