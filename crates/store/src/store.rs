@@ -509,19 +509,25 @@ impl Store {
 
     /// The commits (hex ids) earlier history scans of `scope` have read.
     pub async fn scanned_commits(&self, scope: &str) -> Result<Vec<String>> {
-        let commits: Option<String> =
-            sqlx::query_scalar("SELECT commits FROM git_scanned_commits WHERE scope = ?")
+        let batches: Vec<String> =
+            sqlx::query_scalar("SELECT commits FROM git_scanned_commit_batches WHERE scope = ?")
                 .bind(scope)
-                .fetch_optional(&self.pool)
+                .fetch_all(&self.pool)
                 .await?;
-        Ok(commits
-            .map(|text| text.lines().map(str::to_string).collect())
-            .unwrap_or_default())
+        let mut commits: Vec<String> = batches
+            .iter()
+            .flat_map(|batch| batch.lines())
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        commits.sort_unstable();
+        commits.dedup();
+        Ok(commits)
     }
 
     /// Adds `commits` to the set of commits read for `scope` (`replace`:
-    /// start the set afresh, after a full rescan). Read and written in one
-    /// transaction, so concurrent scans of one repository both count.
+    /// start the set afresh, after a full rescan). Only the new commits are
+    /// written, as one batch, so an incremental run costs what it read.
     pub async fn add_scanned_commits(
         &self,
         scope: &str,
@@ -530,27 +536,27 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT commits FROM git_scanned_commits WHERE scope = ?")
+        if replace {
+            sqlx::query("DELETE FROM git_scanned_commit_batches WHERE scope = ?")
                 .bind(scope)
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
                 .await?;
-        let mut all: HashSet<&str> = HashSet::new();
-        if !replace {
-            all.extend(existing.as_deref().unwrap_or_default().lines());
         }
-        all.extend(commits.iter().map(String::as_str));
-        let mut sorted: Vec<&str> = all.into_iter().filter(|c| !c.is_empty()).collect();
-        sorted.sort_unstable();
-        sqlx::query(
-            "INSERT INTO git_scanned_commits (scope, commits, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (scope) DO UPDATE SET commits = excluded.commits, updated_at = excluded.updated_at",
-        )
-        .bind(scope)
-        .bind(sorted.join("\n"))
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await?;
+        let batch: Vec<&str> = commits
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !c.is_empty())
+            .collect();
+        if !batch.is_empty() {
+            sqlx::query(
+                "INSERT INTO git_scanned_commit_batches (scope, commits, added_at) VALUES (?, ?, ?)",
+            )
+            .bind(scope)
+            .bind(batch.join("\n"))
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -1422,3 +1422,35 @@ async fn parallel_scans_of_two_scopes_with_the_same_fingerprints_keep_both() {
         );
     }
 }
+
+#[tokio::test]
+async fn scanned_commits_accumulate_per_scope_and_a_full_rescan_starts_afresh() {
+    let (_dir, store) = temp_store().await;
+    let ids = |list: &[&str]| list.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    store
+        .add_scanned_commits("repo-a", &ids(&["c2", "c1"]), false, at(1, 10))
+        .await
+        .expect("first batch");
+    store
+        .add_scanned_commits("repo-a", &ids(&["c3", "c1"]), false, at(2, 10))
+        .await
+        .expect("incremental batch");
+    store
+        .add_scanned_commits("repo-b", &ids(&["x1"]), false, at(2, 10))
+        .await
+        .expect("other scope");
+    let read = |scope: &'static str| {
+        let store = &store;
+        async move { store.scanned_commits(scope).await.expect("read commits") }
+    };
+    assert_eq!(read("repo-a").await, ids(&["c1", "c2", "c3"]));
+    assert_eq!(read("repo-b").await, ids(&["x1"]));
+
+    store
+        .add_scanned_commits("repo-a", &ids(&["c9"]), true, at(3, 10))
+        .await
+        .expect("full rescan");
+    assert_eq!(read("repo-a").await, ids(&["c9"]));
+    assert_eq!(read("repo-b").await, ids(&["x1"]));
+    assert!(read("repo-c").await.is_empty());
+}
