@@ -94,6 +94,23 @@ pub fn is_generic_false_positive(secret: &str) -> bool {
         || is_integrity_hash(value)
         || looks_like_code(value)
         || is_single_case_word(value)
+        || is_mostly_symbols(value)
+        || is_signature_scope(value)
+        // The right side of a comparison (`eOnePass==ONEPASS_OFF`).
+        || value.starts_with('=')
+}
+
+/// Half or more punctuation (`%20!"$%&'()*+`: escaping tests, separators):
+/// secrets people and generators make are mostly letters and digits.
+fn is_mostly_symbols(value: &str) -> bool {
+    let alphanumeric = value.bytes().filter(u8::is_ascii_alphanumeric).count();
+    alphanumeric * 2 <= value.len()
+}
+
+/// The credential scope of a SigV4-signed URL (`X-Amz-Credential=AKID/date/
+/// region/service/aws4_request`): a key id and a date, nothing secret.
+fn is_signature_scope(value: &str) -> bool {
+    value.contains("aws4_request")
 }
 
 /// A hex string of a digest's length (MD5, SHA-1, SHA-256, SHA-512, git ids).
@@ -219,6 +236,9 @@ mod tests {
             "get_password()",
             "thisisnotapassword",
             "DATABASE_PASSWORD",
+            "%20!\"$%&'()*+,-.;<=>",
+            "akid%2F20240826%2Fus-east-1%2Frds-db%2Faws4_request",
+            "=ONEPASS_MULTI_2",
         ] {
             assert!(is_generic_false_positive(value), "{value}");
         }
