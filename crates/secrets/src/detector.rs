@@ -363,7 +363,10 @@ impl Detector {
         if filter::is_placeholder(&text) {
             return Some("placeholder");
         }
-        if rule.generic && filter::is_generic_false_positive(&text) {
+        if rule.generic
+            && (filter::is_generic_false_positive(&text)
+                || filter::value_names_itself(whole, &text))
+        {
             return Some("not a secret value");
         }
         if let Some(validator) = rule.validator {

@@ -136,7 +136,7 @@ fn is_integrity_hash(value: &str) -> bool {
 }
 
 /// A value that is an expression rather than a literal: a call, an attribute
-/// chain, an environment lookup.
+/// chain, an environment lookup, a type, a chained assignment.
 fn looks_like_code(value: &str) -> bool {
     is_call(value)
         || value.contains("process.env")
@@ -145,6 +145,63 @@ fn looks_like_code(value: &str) -> bool {
         || value.contains("::")
         || value.contains("->")
         || is_dotted_identifier(value)
+        // A Sphinx cross-reference in a docstring: `:vartype x: ~pkg.module.Type`.
+        || value.strip_prefix('~').is_some_and(is_dotted_identifier)
+        || is_generic_type(value)
+        || is_chained_assignment(value)
+        // A path or URL prefix, joined to something at run time.
+        || value.ends_with('/')
+}
+
+/// `list[SomeModel]`, `Optional[str]`, `dict(str, int)`: a type named in
+/// generated code or documentation.
+fn is_generic_type(value: &str) -> bool {
+    let Some(open) = value.find('[') else {
+        return false;
+    };
+    open > 0
+        && value.ends_with(']')
+        && value[..open]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        && value[open + 1..value.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_., []".contains(&b))
+}
+
+/// `this.a=this.b=null` in minified code: names joined by `=`. Base64
+/// padding (`...==` at the end) is not this: every part must be a name.
+fn is_chained_assignment(value: &str) -> bool {
+    value.contains('=')
+        && value.split('=').all(|part| {
+            part.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && (is_dotted_identifier(part)
+                    || part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        })
+}
+
+/// A value that spells its own name (`'bgp_md5_auth_key': 'bgpMd5AuthKey'`,
+/// `password: "Password"`): an attribute map or a label, not a secret.
+pub fn value_names_itself(whole_match: &[u8], secret: &str) -> bool {
+    let letters = |text: &[u8]| -> Vec<u8> {
+        text.iter()
+            .filter(|b| b.is_ascii_alphanumeric())
+            .map(u8::to_ascii_lowercase)
+            .collect()
+    };
+    let value = letters(secret.as_bytes());
+    let Some(at) = find(whole_match, secret.as_bytes()) else {
+        return false;
+    };
+    !value.is_empty() && letters(&whole_match[..at]).ends_with(&value)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len().max(1))
+        .position(|w| w == needle)
 }
 
 /// `get_password()`, `os.getenv("X")`: a name, then an argument list. A `(`
@@ -239,6 +296,10 @@ mod tests {
             "%20!\"$%&'()*+,-.;<=>",
             "akid%2F20240826%2Fus-east-1%2Frds-db%2Faws4_request",
             "=ONEPASS_MULTI_2",
+            "~azure.mgmt.cognitiveservices.models.ApiKeys",
+            "list[UpdateSourceVolumeToDestinationEncryptionKeyMappingDetails]",
+            "this.lastTokStartLoc=null",
+            "resource/v2.1/",
         ] {
             assert!(is_generic_false_positive(value), "{value}");
         }
@@ -246,8 +307,22 @@ mod tests {
             "s3cr3t-P4ssw0rd-9f8e7d",
             "Zk8#pQ2!vL9x",
             "django-insecure-l6arl!2dsi1%(kacpzbmw*4^^zi5c=7jvgdtc+f_g",
+            "dGhpcyBpcyBub3QgYSBrZXk=",
+            "Zk8xQ2pL9vTa==",
         ] {
             assert!(!is_generic_false_positive(value), "{value}");
         }
+    }
+
+    #[test]
+    fn values_that_spell_their_name() {
+        assert!(value_names_itself(
+            b"'bgp_md5_auth_key': 'bgpMd5AuthKey'",
+            "bgpMd5AuthKey"
+        ));
+        assert!(!value_names_itself(
+            b"'bgp_md5_auth_key': 'Zk8#pQ2!vL9x'",
+            "Zk8#pQ2!vL9x"
+        ));
     }
 }
