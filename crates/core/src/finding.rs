@@ -230,6 +230,35 @@ pub struct Finding {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FindingDetails {
     Secret(SecretDetails),
+    Vulnerability(VulnerabilityDetails),
+}
+
+/// A package version named by a published advisory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnerabilityDetails {
+    /// The advisory ecosystem, as OSV names it (`npm`, `PyPI`, `Debian:12`).
+    pub ecosystem: String,
+    pub package: String,
+    pub installed_version: String,
+    /// Versions that fix it; empty when no fix is published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixed_versions: Vec<String>,
+    pub purl: String,
+    /// The advisory's id first, then every alias (CVE, GHSA, PYSEC, RUSTSEC ...).
+    pub advisory_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss_score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvss_vector: Option<String>,
+    /// Listed in CISA's Known Exploited Vulnerabilities catalogue.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known_exploited: bool,
+    /// EPSS probability of exploitation in the next 30 days (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<f64>,
+    /// Whether the project depends on the package directly, when the lockfile says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct: Option<bool>,
 }
 
 /// A committed credential, described without ever holding its value.

@@ -20,7 +20,7 @@ mod severity;
 
 pub use finding::{
     Category, Finding, FindingDetails, Fingerprint, InlineSuppression, Location, Resource,
-    ScanError, ScanOutput, SecretDetails, Verification,
+    ScanError, ScanOutput, SecretDetails, Verification, VulnerabilityDetails,
 };
 pub use rule::{ComplianceRef, PeerId, Rule};
 pub use severity::{ParseSeverityError, Severity};

@@ -1,0 +1,151 @@
+//! Every lockfile fixture against the inventory written next to it
+//! (`<file>.expected`: ecosystem, name, version, direct, line[, source]).
+
+use std::path::Path;
+
+use palisade_deps::{inventory_path, Package, WalkOptions};
+
+use crate::fixtures;
+
+fn render(packages: &[Package], own_source: &str) -> String {
+    packages
+        .iter()
+        .map(|p| {
+            let mut line = format!(
+                "{}\t{}\t{}\t{}\t{}",
+                p.ecosystem,
+                p.name,
+                p.version,
+                p.direct.map_or("-".to_string(), |d| d.to_string()),
+                p.line.map_or("-".to_string(), |l| l.to_string()),
+            );
+            if p.source != own_source {
+                line.push('\t');
+                line.push_str(&p.source);
+            }
+            line.push('\n');
+            line
+        })
+        .collect()
+}
+
+fn expected_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("fixture dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(expected_files(&path));
+        } else if path.extension().is_some_and(|e| e == "expected") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_lockfile_fixture_gives_its_expected_inventory() {
+    let expected = expected_files(&fixtures().join("lockfiles"));
+    assert!(expected.len() >= 18, "fixtures missing: {}", expected.len());
+    let mut failures = Vec::new();
+    for expected_path in expected {
+        let lockfile = expected_path.with_extension("");
+        let name = lockfile
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let inventory = inventory_path(&lockfile, &WalkOptions::default()).expect("inventory");
+        assert!(
+            inventory.errors.is_empty(),
+            "{}: {:?}",
+            lockfile.display(),
+            inventory.errors
+        );
+        let got = render(&inventory.packages, &name);
+        let want = std::fs::read_to_string(&expected_path).expect("expected file");
+        if got != want {
+            failures.push(format!(
+                "{}\n--- want\n{want}--- got\n{got}",
+                lockfile.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_directory_walk_finds_every_format_and_skips_go_sum_next_to_go_mod() {
+    let root = fixtures().join("lockfiles");
+    let inventory = inventory_path(&root, &WalkOptions::default()).expect("inventory");
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    let sources: std::collections::BTreeSet<&str> = inventory
+        .packages
+        .iter()
+        .map(|p| p.source.as_str())
+        .collect();
+    for expected in [
+        "cargo/Cargo.lock",
+        "npm-v1/package-lock.json",
+        "npm-v3/package-lock.json",
+        "npm-shrinkwrap/npm-shrinkwrap.json",
+        "yarn-classic/yarn.lock",
+        "yarn-berry/yarn.lock",
+        "pnpm-v6/pnpm-lock.yaml",
+        "pnpm-v9/pnpm-lock.yaml",
+        "requirements/requirements.txt",
+        "requirements/requirements-base.txt",
+        "poetry/poetry.lock",
+        "pipfile/Pipfile.lock",
+        "uv/uv.lock",
+        "go/go.mod",
+        "gosum-only/go.sum",
+        "gem/Gemfile.lock",
+        "composer/composer.lock",
+        "gradle/gradle.lockfile",
+        "maven/pom.xml",
+    ] {
+        assert!(sources.contains(expected), "{expected} not in {sources:?}");
+    }
+    assert!(!sources.contains("go/go.sum"));
+}
+
+#[test]
+fn skip_globs_leave_files_out() {
+    let root = fixtures().join("lockfiles");
+    let options = WalkOptions {
+        skip_paths: vec!["npm-*/**".into()],
+        ..WalkOptions::default()
+    };
+    let inventory = inventory_path(&root, &options).expect("inventory");
+    assert!(inventory
+        .packages
+        .iter()
+        .all(|p| !p.source.starts_with("npm-")));
+    assert!(inventory
+        .packages
+        .iter()
+        .any(|p| p.source == "cargo/Cargo.lock"));
+}
+
+#[test]
+fn cargo_lock_keeps_the_dependency_graph() {
+    let inventory = inventory_path(
+        &fixtures().join("lockfiles/cargo/Cargo.lock"),
+        &WalkOptions::default(),
+    )
+    .expect("inventory");
+    let time = inventory
+        .packages
+        .iter()
+        .find(|p| p.name == "time" && p.version == "0.1.45")
+        .expect("time 0.1.45");
+    assert_eq!(
+        time.dependencies,
+        vec!["pkg:cargo/libc@0.2.150", "pkg:cargo/time@0.3.30"]
+    );
+    assert_eq!(
+        time.hashes,
+        vec!["sha256:1b797afad3f312d1c66a56d11d0316f916356d11bd158fbc6ca6389ff6bf805a"]
+    );
+}
