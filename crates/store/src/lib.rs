@@ -63,6 +63,7 @@
 mod error;
 mod model;
 mod store;
+mod vulndb;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -73,6 +74,7 @@ pub use model::{
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
 };
 pub use store::Store;
+pub use vulndb::{AdvisoryRow, ImportCounts, VulnDbStatus};
 
 /// File name of the database inside the palisade home directory.
 pub const DATABASE_FILE_NAME: &str = "palisade.db";

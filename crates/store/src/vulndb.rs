@@ -1,0 +1,276 @@
+//! The local advisory database: OSV records as JSON, indexed by the
+//! packages they name, plus CISA KEV and EPSS data by CVE id.
+//!
+//! The store does not interpret records: the deps engine parses them and
+//! hands over rows; lookups return the JSON for the engine to judge.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::QueryBuilder;
+
+use crate::error::Result;
+use crate::Store;
+
+/// One advisory record as the importer hands it over.
+#[derive(Debug, Clone)]
+pub struct AdvisoryRow {
+    pub id: String,
+    pub modified: String,
+    pub withdrawn: bool,
+    /// The record's JSON.
+    pub json: String,
+    /// `(OSV ecosystem, normalised package name)` pairs it names.
+    pub packages: Vec<(String, String)>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub read: u64,
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// The state of the advisory database.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VulnDbStatus {
+    pub records: u64,
+    pub withdrawn: u64,
+    /// Records per OSV ecosystem (a record naming two ecosystems counts in both).
+    pub per_ecosystem: BTreeMap<String, u64>,
+    pub last_import: Option<DateTime<Utc>>,
+    /// The newest `modified` time of any record.
+    pub newest_record: Option<String>,
+    pub known_exploited: u64,
+    pub epss_scores: u64,
+}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters).
+const BATCH: usize = 500;
+
+fn ts(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Store {
+    /// `modified` of every stored record, by id (what an incremental import compares against).
+    pub async fn advisory_versions(&self) -> Result<HashMap<String, String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, modified FROM vuln_records")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Inserts or replaces `rows` (and their package index) in one transaction.
+    pub async fn upsert_advisories(&self, rows: &[AdvisoryRow], now: DateTime<Utc>) -> Result<()> {
+        let now = ts(now);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for chunk in rows.chunks(BATCH) {
+            let mut delete =
+                QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM vuln_packages WHERE record_id IN (");
+            let mut ids = delete.separated(", ");
+            for row in chunk {
+                ids.push_bind(&row.id);
+            }
+            ids.push_unseparated(")");
+            delete.build().execute(&mut *tx).await?;
+
+            let mut insert = QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT OR REPLACE INTO vuln_records (id, modified, withdrawn, record, imported_at) ",
+            );
+            insert.push_values(chunk, |mut b, row| {
+                b.push_bind(&row.id)
+                    .push_bind(&row.modified)
+                    .push_bind(row.withdrawn)
+                    .push_bind(&row.json)
+                    .push_bind(&now);
+            });
+            insert.build().execute(&mut *tx).await?;
+
+            let packages: Vec<(&str, &str, &str)> = chunk
+                .iter()
+                .flat_map(|row| {
+                    row.packages
+                        .iter()
+                        .map(move |(e, n)| (e.as_str(), n.as_str(), row.id.as_str()))
+                })
+                .collect();
+            for part in packages.chunks(BATCH) {
+                let mut insert = QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT OR IGNORE INTO vuln_packages (ecosystem, name, record_id) ",
+                );
+                insert.push_values(part, |mut b, (e, n, id)| {
+                    b.push_bind(*e).push_bind(*n).push_bind(*id);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records one import run.
+    pub async fn record_advisory_import(
+        &self,
+        source: &str,
+        counts: ImportCounts,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO vuln_imports (source, imported_at, read, added, updated, unchanged) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(source)
+        .bind(ts(now))
+        .bind(i64::try_from(counts.read).unwrap_or(i64::MAX))
+        .bind(i64::try_from(counts.added).unwrap_or(i64::MAX))
+        .bind(i64::try_from(counts.updated).unwrap_or(i64::MAX))
+        .bind(i64::try_from(counts.unchanged).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The JSON of every non-withdrawn record naming one of `packages`
+    /// (`(OSV ecosystem, normalised name)`), each record once.
+    pub async fn advisories_for(&self, packages: &[(String, String)]) -> Result<Vec<String>> {
+        let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (ecosystem, name) in packages {
+            by_ecosystem.entry(ecosystem).or_default().push(name);
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (ecosystem, names) in by_ecosystem {
+            for chunk in names.chunks(BATCH) {
+                let mut query = QueryBuilder::<sqlx::Sqlite>::new(
+                    "SELECT r.id, r.record FROM vuln_packages p JOIN vuln_records r ON r.id = p.record_id \
+                     WHERE r.withdrawn = 0 AND p.ecosystem = ",
+                );
+                query.push_bind(ecosystem).push(" AND p.name IN (");
+                let mut list = query.separated(", ");
+                for name in chunk {
+                    list.push_bind(*name);
+                }
+                list.push_unseparated(")");
+                let rows: Vec<(String, String)> =
+                    query.build_query_as().fetch_all(&self.pool).await?;
+                for (id, json) in rows {
+                    if seen.insert(id) {
+                        out.push(json);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts, per-ecosystem counts and freshness of the advisory database.
+    pub async fn advisory_status(&self) -> Result<VulnDbStatus> {
+        let (records, withdrawn, newest_record): (i64, i64, Option<String>) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(withdrawn), 0), MAX(modified) FROM vuln_records",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let per_ecosystem: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT ecosystem, COUNT(DISTINCT record_id) FROM vuln_packages GROUP BY ecosystem",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let last_import: Option<String> =
+            sqlx::query_scalar("SELECT MAX(imported_at) FROM vuln_imports")
+                .fetch_one(&self.pool)
+                .await?;
+        let known_exploited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_kev")
+            .fetch_one(&self.pool)
+            .await?;
+        let epss_scores: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vuln_epss")
+            .fetch_one(&self.pool)
+            .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(VulnDbStatus {
+            records: count(records),
+            withdrawn: count(withdrawn),
+            per_ecosystem: per_ecosystem
+                .into_iter()
+                .map(|(e, n)| (e, count(n)))
+                .collect(),
+            last_import: last_import
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            newest_record,
+            known_exploited: count(known_exploited),
+            epss_scores: count(epss_scores),
+        })
+    }
+
+    /// Replaces the KEV catalogue with `entries` (`(CVE id, date added)`).
+    pub async fn replace_known_exploited(&self, entries: &[(String, String)]) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM vuln_kev")
+            .execute(&mut *tx)
+            .await?;
+        for chunk in entries.chunks(BATCH) {
+            let mut insert = QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT OR REPLACE INTO vuln_kev (cve, date_added) ",
+            );
+            insert.push_values(chunk, |mut b, (cve, date)| {
+                b.push_bind(cve).push_bind(date);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the EPSS scores with `scores` (`(CVE id, probability, percentile)`).
+    pub async fn replace_epss(&self, scores: &[(String, f64, f64)]) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM vuln_epss")
+            .execute(&mut *tx)
+            .await?;
+        for chunk in scores.chunks(BATCH) {
+            let mut insert = QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT OR REPLACE INTO vuln_epss (cve, epss, percentile) ",
+            );
+            insert.push_values(chunk, |mut b, (cve, epss, percentile)| {
+                b.push_bind(cve).push_bind(epss).push_bind(percentile);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// KEV membership and EPSS scores of the given CVE ids.
+    pub async fn exploitation_of(
+        &self,
+        cves: &[String],
+    ) -> Result<(HashSet<String>, HashMap<String, f64>)> {
+        let mut kev = HashSet::new();
+        let mut epss = HashMap::new();
+        for chunk in cves.chunks(BATCH) {
+            let mut query =
+                QueryBuilder::<sqlx::Sqlite>::new("SELECT cve FROM vuln_kev WHERE cve IN (");
+            let mut list = query.separated(", ");
+            for cve in chunk {
+                list.push_bind(cve);
+            }
+            list.push_unseparated(")");
+            let rows: Vec<(String,)> = query.build_query_as().fetch_all(&self.pool).await?;
+            kev.extend(rows.into_iter().map(|(c,)| c));
+
+            let mut query =
+                QueryBuilder::<sqlx::Sqlite>::new("SELECT cve, epss FROM vuln_epss WHERE cve IN (");
+            let mut list = query.separated(", ");
+            for cve in chunk {
+                list.push_bind(cve);
+            }
+            list.push_unseparated(")");
+            let rows: Vec<(String, f64)> = query.build_query_as().fetch_all(&self.pool).await?;
+            epss.extend(rows);
+        }
+        Ok((kev, epss))
+    }
+}
