@@ -58,6 +58,75 @@ pub enum Command {
     /// Git hooks that run palisade.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// The local advisory database (OSV exports, CISA KEV, EPSS) that `scan deps` matches against.
+    #[command(subcommand)]
+    Vulndb(VulndbCommand),
+    /// Write a CycloneDX SBOM of the packages under PATH.
+    Sbom(SbomArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VulndbCommand {
+    /// Import OSV records: an OSV `all.zip` export, a directory of OSV JSON
+    /// files, or one JSON file. Incremental: records whose id and modified
+    /// time are already stored are skipped.
+    Import(VulndbImportArgs),
+    /// Import CISA's Known Exploited Vulnerabilities catalogue (JSON), replacing the previous one.
+    ImportKev(VulndbFileArgs),
+    /// Import FIRST EPSS scores (the daily CSV, decompressed), replacing the previous ones.
+    ImportEpss(VulndbFileArgs),
+    /// Record counts per ecosystem and the age of the database.
+    Status(VulndbStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VulndbImportArgs {
+    /// `all.zip`, a directory of OSV JSON records, or one record (repeatable).
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub sources: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VulndbFileArgs {
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VulndbStatusArgs {
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A directory (searched for lockfiles and manifests) or one lockfile.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// CycloneDX specification version.
+    #[arg(long, value_enum, default_value_t = CycloneDxVersion::V1_6)]
+    pub spec_version: CycloneDxVersion,
+    /// Write the SBOM to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Glob of paths to skip, relative to PATH (repeatable).
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip_paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CycloneDxVersion {
+    #[value(name = "1.5")]
+    V1_5,
+    #[value(name = "1.6")]
+    V1_6,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +151,26 @@ pub enum ScanCommand {
     Iac(ScanIacArgs),
     /// Credentials in files, in git history (--history) or in staged changes (--staged).
     Secrets(ScanSecretsArgs),
+    /// Vulnerable packages in lockfiles and manifests (or a CycloneDX SBOM), from the local advisory database.
+    Deps(ScanDepsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanDepsArgs {
+    /// Directories (searched for lockfiles and manifests) or lockfiles.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Scan the components of a CycloneDX JSON SBOM instead (repeatable).
+    #[arg(long, value_name = "FILE.cdx.json")]
+    pub sbom: Vec<PathBuf>,
+    /// Also exit with status 1 when a finding's vulnerability is in CISA's KEV catalogue.
+    #[arg(long)]
+    pub fail_on_kev: bool,
+    /// Also exit with status 1 when a finding's EPSS probability is at least this (0 to 1).
+    #[arg(long, value_name = "PROBABILITY", value_parser = parse_probability)]
+    pub fail_on_epss: Option<f64>,
+    #[command(flatten)]
+    pub common: ScanCommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +378,13 @@ pub struct RuleShowArgs {
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
         .map_err(|e: palisade_core::ParseSeverityError| e.to_string())
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is not a probability between 0 and 1")),
+    }
 }
 
 fn parse_status(s: &str) -> Result<palisade_store::Status, String> {

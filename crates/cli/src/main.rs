@@ -73,6 +73,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Findings(command) => commands::findings::run(&cli.global, command),
         Command::Rules(command) => commands::rules::run(&cli.global, command),
         Command::Hook(command) => commands::hook::run(command),
+        Command::Vulndb(command) => commands::vulndb::run(&cli.global, command),
+        Command::Sbom(args) => commands::scan_deps::sbom(&cli.global, args),
     }
 }
 

@@ -17,6 +17,7 @@
 //! store does) and knows nothing of report formats.
 
 mod error;
+pub mod exploitation;
 pub mod inventory;
 pub mod lockfile;
 pub mod matching;

@@ -4,7 +4,9 @@ pub mod findings;
 pub mod hook;
 pub mod rules;
 pub mod scan;
+pub mod scan_deps;
 mod scan_secrets;
+pub mod vulndb;
 
 use anyhow::{Context, Result};
 use palisade_store::Store;

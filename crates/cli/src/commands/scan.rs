@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, command: ScanCommand) -> Result<Outcome> {
     match command {
         ScanCommand::Iac(args) => scan_iac(global, args),
         ScanCommand::Secrets(args) => super::scan_secrets::run(global, args),
+        ScanCommand::Deps(args) => super::scan_deps::run(global, args),
     }
 }
 
@@ -118,6 +119,19 @@ pub fn finish_scan(
     fail_on: Option<Severity>,
     no_store: bool,
 ) -> Result<Outcome> {
+    finish_scan_failing_also(global, result, output_args, fail_on, no_store, &|_| false)
+}
+
+/// [`finish_scan`], where an unsuppressed finding for which `fails` holds
+/// also fails the run (KEV membership, EPSS thresholds ...).
+pub fn finish_scan_failing_also(
+    global: &GlobalArgs,
+    result: ScanResult,
+    output_args: &OutputArgs,
+    fail_on: Option<Severity>,
+    no_store: bool,
+    fails: &dyn Fn(&palisade_core::Finding) -> bool,
+) -> Result<Outcome> {
     let output = &result.output;
     for error in &output.errors {
         tracing::warn!("{error}");
@@ -166,13 +180,14 @@ pub fn finish_scan(
     );
 
     let day = now.date_naive();
-    let failing = fail_on.map_or(0, |threshold| {
-        report
-            .items
-            .iter()
-            .filter(|item| item.finding.severity >= threshold && !item.is_suppressed_on(day))
-            .count()
-    });
+    let failing = report
+        .items
+        .iter()
+        .filter(|item| {
+            let at_threshold = fail_on.is_some_and(|threshold| item.finding.severity >= threshold);
+            (at_threshold || fails(&item.finding)) && !item.is_suppressed_on(day)
+        })
+        .count();
     if failing > 0 {
         tracing::info!(failing, "findings at or above the --fail-on threshold");
         Ok(Outcome::FindingsAtThreshold)

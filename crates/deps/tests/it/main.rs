@@ -1,6 +1,7 @@
 //! Integration tests of palisade-deps: real-format lockfiles and OSV
 //! records under `tests/fixtures/`, each with its expected result next to it.
 
+mod archives;
 mod lockfiles;
 mod matching;
 mod robustness;

@@ -61,7 +61,7 @@ fn finding_for<'a>(findings: &'a [Finding], path: &str) -> Option<&'a Finding> {
 fn present_at_head(finding: &Finding) -> Option<bool> {
     match &finding.details {
         Some(FindingDetails::Secret(details)) => details.present_at_head,
-        None => None,
+        _ => None,
     }
 }
 

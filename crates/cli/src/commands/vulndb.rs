@@ -1,0 +1,242 @@
+//! `palisade vulndb ...`: build and inspect the local advisory database.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use palisade_deps::exploitation;
+use palisade_deps::osv::{read_records, RawRecord, ReadLimits};
+use palisade_store::{AdvisoryRow, ImportCounts, Store};
+
+use super::{block_on, open_store};
+use crate::args::{GlobalArgs, StatusFormat, VulndbCommand, VulndbFileArgs};
+use crate::Outcome;
+
+/// Records written per transaction during an import.
+const IMPORT_BATCH: usize = 5_000;
+/// Largest KEV or EPSS file read.
+const MAX_FEED_BYTES: u64 = 512 * 1024 * 1024;
+
+pub fn run(global: &GlobalArgs, command: VulndbCommand) -> Result<Outcome> {
+    match command {
+        VulndbCommand::Import(args) => {
+            for source in &args.sources {
+                import(global, source)?;
+            }
+        }
+        VulndbCommand::ImportKev(args) => import_kev(global, &args)?,
+        VulndbCommand::ImportEpss(args) => import_epss(global, &args)?,
+        VulndbCommand::Status(args) => status(global, args.format)?,
+    }
+    Ok(Outcome::Clean)
+}
+
+#[derive(Default)]
+struct EcosystemCounts {
+    read: u64,
+    added: u64,
+    updated: u64,
+    unchanged: u64,
+}
+
+fn import(global: &GlobalArgs, source: &Path) -> Result<()> {
+    let shown = source.display().to_string();
+    if shown.starts_with("http://") || shown.starts_with("https://") {
+        bail!(
+            "{shown}: palisade never downloads; fetch the export first (e.g. `curl -LO {shown}`) \
+             and import the file"
+        );
+    }
+    if !source.exists() {
+        bail!("{shown}: no such file or directory");
+    }
+    let started = std::time::Instant::now();
+    // The reader runs on its own thread and hands records over a bounded
+    // channel, so a large export is never held in memory at once.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<RawRecord>(IMPORT_BATCH);
+    let reader_source = source.to_path_buf();
+    let reader = std::thread::spawn(move || {
+        read_records(&reader_source, &ReadLimits::default(), &mut |record| {
+            let _ = sender.send(record);
+        })
+    });
+    let (counts, per_ecosystem) = block_on(async {
+        let store = open_store(global).await?;
+        let known = store.advisory_versions().await?;
+        let mut counts = ImportCounts::default();
+        let mut per_ecosystem: BTreeMap<String, EcosystemCounts> = BTreeMap::new();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let now = Utc::now();
+        for raw in receiver {
+            counts.read += 1;
+            let keys = raw.record.package_keys();
+            let previous = known.get(&raw.record.id);
+            let outcome = match previous {
+                Some(modified) if *modified == raw.record.modified => 0,
+                Some(_) => 1,
+                None => 2,
+            };
+            let mut ecosystems: Vec<&str> = keys.iter().map(|(e, _)| e.as_str()).collect();
+            ecosystems.dedup();
+            for ecosystem in ecosystems {
+                let entry = per_ecosystem.entry(ecosystem.to_string()).or_default();
+                entry.read += 1;
+                match outcome {
+                    0 => entry.unchanged += 1,
+                    1 => entry.updated += 1,
+                    _ => entry.added += 1,
+                }
+            }
+            match outcome {
+                0 => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                1 => counts.updated += 1,
+                _ => counts.added += 1,
+            }
+            batch.push(AdvisoryRow {
+                id: raw.record.id.clone(),
+                modified: raw.record.modified.clone(),
+                withdrawn: raw.record.is_withdrawn(),
+                json: raw.json,
+                packages: keys,
+            });
+            if batch.len() >= IMPORT_BATCH {
+                store.upsert_advisories(&batch, now).await?;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            store.upsert_advisories(&batch, now).await?;
+        }
+        store.record_advisory_import(&shown, counts, now).await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>((counts, per_ecosystem))
+    })??;
+    let problems = match reader.join() {
+        Ok(result) => result.with_context(|| format!("cannot import {shown}"))?,
+        Err(_) => bail!("{shown}: the reader stopped unexpectedly"),
+    };
+    for problem in problems.iter().take(20) {
+        tracing::warn!(entry = %problem.entry, "{}", problem.message);
+    }
+    if problems.len() > 20 {
+        tracing::warn!(
+            more = problems.len() - 20,
+            "further unreadable records not listed"
+        );
+    }
+    println!(
+        "imported {shown}: {} records read, {} new, {} updated, {} unchanged, {} unreadable ({:.1} s)",
+        counts.read,
+        counts.added,
+        counts.updated,
+        counts.unchanged,
+        problems.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for (ecosystem, c) in &per_ecosystem {
+        println!(
+            "  {ecosystem:<24} {:>8} read {:>8} new {:>8} updated {:>8} unchanged",
+            c.read, c.added, c.updated, c.unchanged
+        );
+    }
+    Ok(())
+}
+
+fn read_feed(file: &Path) -> Result<String> {
+    let shown = file.display().to_string();
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {shown}"))?
+        .len();
+    if size > MAX_FEED_BYTES {
+        bail!("{shown}: larger than the {MAX_FEED_BYTES}-byte limit");
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {shown} as text"))
+}
+
+fn import_kev(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
+    let shown = args.file.display().to_string();
+    let entries = exploitation::parse_kev(&shown, &read_feed(&args.file)?)?;
+    with_store(global, |store| async move {
+        store.replace_known_exploited(&entries).await?;
+        println!(
+            "imported {shown}: {} known exploited vulnerabilities",
+            entries.len()
+        );
+        Ok(())
+    })
+}
+
+fn import_epss(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
+    let shown = args.file.display().to_string();
+    let scores = exploitation::parse_epss(&shown, &read_feed(&args.file)?)?;
+    with_store(global, |store| async move {
+        store.replace_epss(&scores).await?;
+        println!("imported {shown}: {} EPSS scores", scores.len());
+        Ok(())
+    })
+}
+
+fn with_store<F, Fut>(global: &GlobalArgs, f: F) -> Result<()>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    block_on(async {
+        let store = open_store(global).await?;
+        let result = f(store.clone()).await;
+        store.close().await;
+        result
+    })?
+}
+
+fn status(global: &GlobalArgs, format: StatusFormat) -> Result<()> {
+    let status = block_on(async {
+        let store = open_store(global).await?;
+        let status = store.advisory_status().await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>(status)
+    })??;
+    match format {
+        StatusFormat::Json => {
+            let per: HashMap<&String, &u64> = status.per_ecosystem.iter().collect();
+            let json = serde_json::json!({
+                "records": status.records,
+                "withdrawn": status.withdrawn,
+                "per_ecosystem": per,
+                "last_import": status.last_import,
+                "newest_record": status.newest_record,
+                "known_exploited": status.known_exploited,
+                "epss_scores": status.epss_scores,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        StatusFormat::Table => {
+            println!(
+                "records: {} ({} withdrawn)",
+                status.records, status.withdrawn
+            );
+            println!(
+                "last import: {}",
+                status
+                    .last_import
+                    .map_or("never".to_string(), |t| t.to_rfc3339())
+            );
+            println!(
+                "newest record: {}",
+                status.newest_record.as_deref().unwrap_or("-")
+            );
+            println!(
+                "known exploited (KEV): {}, EPSS scores: {}",
+                status.known_exploited, status.epss_scores
+            );
+            for (ecosystem, count) in &status.per_ecosystem {
+                println!("  {ecosystem:<24} {count:>8}");
+            }
+        }
+    }
+    Ok(())
+}

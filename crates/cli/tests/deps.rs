@@ -1,0 +1,297 @@
+//! End-to-end tests of `vulndb`, `scan deps` and `sbom`: the OSV and
+//! lockfile fixtures of palisade-deps, a real SQLite database in a temporary
+//! PALISADE_HOME, real processes, no network.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn deps_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deps/tests/fixtures")
+}
+
+fn palisade(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("palisade").expect("binary is built");
+    cmd.env("PALISADE_HOME", home)
+        .env_remove("PALISADE_DATABASE_URL")
+        .env_remove("PALISADE_LOG")
+        .current_dir(home);
+    cmd
+}
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+fn home_with_advisories() -> TempDir {
+    let home = tempfile::tempdir().expect("home");
+    let output = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(deps_fixtures().join("osv"))
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("11 records read, 11 new, 0 updated, 0 unchanged, 0 unreadable"),
+        "{stdout}"
+    );
+    home
+}
+
+#[test]
+fn import_is_incremental_and_status_counts_per_ecosystem() {
+    let home = home_with_advisories();
+    let again = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(deps_fixtures().join("osv"))
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 new, 0 updated, 11 unchanged"));
+
+    // A record with a newer `modified` replaces the stored one.
+    let dir = tempfile::tempdir().expect("dir");
+    let record = std::fs::read_to_string(deps_fixtures().join("osv/RUSTSEC-2021-0003.json"))
+        .expect("fixture")
+        .replace("2023-06-13T13:10:24Z", "2026-12-01T00:00:00Z");
+    std::fs::write(dir.path().join("RUSTSEC-2021-0003.json"), record).expect("write");
+    let updated = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&updated.stdout).contains("1 records read, 0 new, 1 updated"),
+        "{}",
+        String::from_utf8_lossy(&updated.stdout)
+    );
+
+    let status = palisade(home.path())
+        .args(["vulndb", "status", "--format", "json"])
+        .output()
+        .expect("run");
+    let status = json_of(&status.stdout);
+    assert_eq!(status["records"], 11);
+    assert_eq!(status["withdrawn"], 1);
+    assert_eq!(status["per_ecosystem"]["PyPI"], 4);
+    assert_eq!(status["per_ecosystem"]["crates.io"], 2);
+    assert_eq!(status["newest_record"], "2026-12-01T00:00:00Z");
+}
+
+#[test]
+fn scan_deps_reports_records_and_fails_on_severity() {
+    let home = home_with_advisories();
+    let output = palisade(home.path())
+        .args(["scan", "deps", "--format", "json", "--fail-on", "critical"])
+        .arg(deps_fixtures().join("lockfiles"))
+        .output()
+        .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_of(&output.stdout);
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 12);
+    let log4j = findings
+        .iter()
+        .find(|f| f["location"]["path"] == "maven/pom.xml")
+        .expect("log4j in pom.xml");
+    assert_eq!(log4j["severity"], "critical");
+    assert_eq!(log4j["details"]["kind"], "vulnerability");
+    assert_eq!(log4j["details"]["installed_version"], "2.14.1");
+    assert_eq!(
+        log4j["details"]["fixed_versions"],
+        serde_json::json!(["2.15.0"])
+    );
+    assert_eq!(log4j["details"]["advisory_ids"][0], "CVE-2021-44228");
+    assert_eq!(log4j["status"], "open");
+
+    // Nothing is critical in the cargo fixture alone but smallvec: --fail-on
+    // high fails, and with the finding suppressed nothing fails at critical.
+    let clean = palisade(home.path())
+        .args([
+            "scan",
+            "deps",
+            "--no-store",
+            "--format",
+            "json",
+            "--fail-on",
+            "critical",
+        ])
+        .arg(deps_fixtures().join("lockfiles/npm-v3"))
+        .output()
+        .expect("run");
+    assert_eq!(clean.status.code(), Some(0));
+    assert_eq!(
+        json_of(&clean.stdout)["findings"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn kev_and_epss_imports_feed_fail_on_kev_and_epss() {
+    let home = home_with_advisories();
+    let kev = home.path().join("kev.json");
+    std::fs::write(
+        &kev,
+        r#"{"title":"CISA Catalog of Known Exploited Vulnerabilities","catalogVersion":"2026.11.30","count":1,
+            "vulnerabilities":[{"cveID":"CVE-2021-44228","vendorProject":"Apache","product":"Log4j2","dateAdded":"2021-12-10"}]}"#,
+    )
+    .expect("write");
+    let epss = home.path().join("epss.csv");
+    std::fs::write(
+        &epss,
+        "#model_version:v2025.03.14,score_date:2026-11-30T12:55:00Z\ncve,epss,percentile\nCVE-2021-23337,0.0123,0.78\n",
+    )
+    .expect("write");
+    for (command, file) in [("import-kev", &kev), ("import-epss", &epss)] {
+        let output = palisade(home.path())
+            .args(["vulndb", command])
+            .arg(file)
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let gradle = deps_fixtures().join("lockfiles/gradle");
+    let output = palisade(home.path())
+        .args([
+            "scan",
+            "deps",
+            "--no-store",
+            "--format",
+            "json",
+            "--fail-on-kev",
+        ])
+        .arg(&gradle)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let report = json_of(&output.stdout);
+    assert_eq!(report["findings"][0]["details"]["known_exploited"], true);
+
+    let npm = deps_fixtures().join("lockfiles/npm-v3");
+    let run = |threshold: &str| {
+        let output = palisade(home.path())
+            .args([
+                "scan",
+                "deps",
+                "--no-store",
+                "--format",
+                "json",
+                "--fail-on-epss",
+                threshold,
+            ])
+            .arg(&npm)
+            .output()
+            .expect("run");
+        (output.status.code(), json_of(&output.stdout))
+    };
+    let (code, report) = run("0.01");
+    assert_eq!(code, Some(1));
+    assert_eq!(report["findings"][0]["details"]["epss"], 0.0123);
+    assert_eq!(run("0.5").0, Some(0));
+}
+
+#[test]
+fn sbom_round_trips_through_scan_deps() {
+    let home = home_with_advisories();
+    let bom = home.path().join("bom.cdx.json");
+    let output = palisade(home.path())
+        .args(["sbom", "--spec-version", "1.5", "-o"])
+        .arg(&bom)
+        .arg(deps_fixtures().join("lockfiles"))
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document = json_of(&std::fs::read(&bom).expect("sbom written"));
+    assert_eq!(document["specVersion"], "1.5");
+    assert_eq!(document["bomFormat"], "CycloneDX");
+    let purls: Vec<&str> = document["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert!(purls.contains(&"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"));
+    assert!(purls.contains(&"pkg:npm/%40babel/traverse@7.22.5"));
+    assert!(purls.contains(&"pkg:golang/golang.org/x/net@v0.0.0-20220722155237-a158d28d115b"));
+
+    let scanned = palisade(home.path())
+        .args(["scan", "deps", "--no-store", "--format", "json", "--sbom"])
+        .arg(&bom)
+        .output()
+        .expect("run");
+    let report = json_of(&scanned.stdout);
+    let mut packages: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{}@{}",
+                f["details"]["package"].as_str().unwrap_or(""),
+                f["details"]["installed_version"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    packages.sort();
+    packages.dedup();
+    // The same vulnerable packages as the lockfiles, once per purl.
+    assert_eq!(
+        packages,
+        vec![
+            "golang.org/x/net@v0.0.0-20220722155237-a158d28d115b",
+            "guzzlehttp/psr7@1.8.1",
+            "lodash@4.17.15",
+            "lodash@4.17.19",
+            "lodash@4.17.20",
+            "org.apache.logging.log4j:log4j-core@2.14.1",
+            // purls carry PyPI names normalised (PEP 503).
+            "pyyaml@5.3.1",
+            "rack@2.2.3",
+            "requests@2.25.1",
+            "smallvec@1.6.0",
+            "time@0.1.45",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_database_is_an_error_and_urls_are_refused() {
+    let home = tempfile::tempdir().expect("home");
+    let output = palisade(home.path())
+        .args(["scan", "deps"])
+        .arg(deps_fixtures().join("lockfiles/cargo"))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("advisory database is empty"));
+    let output = palisade(home.path())
+        .args([
+            "vulndb",
+            "import",
+            "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("palisade never downloads"));
+}
