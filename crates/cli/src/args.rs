@@ -61,7 +61,7 @@ pub enum Command {
     /// The local advisory database (OSV exports, CISA KEV, EPSS) that `scan deps` matches against.
     #[command(subcommand)]
     Vulndb(VulndbCommand),
-    /// Write a CycloneDX SBOM of the packages under PATH.
+    /// Write a CycloneDX SBOM of the packages under PATH, or in a container image.
     Sbom(SbomArgs),
 }
 
@@ -107,8 +107,9 @@ pub enum StatusFormat {
 
 #[derive(Debug, Args)]
 pub struct SbomArgs {
-    /// A directory (searched for lockfiles and manifests) or one lockfile.
-    #[arg(value_name = "PATH", default_value = ".")]
+    /// A directory (searched for lockfiles and manifests), one lockfile, or
+    /// a container image (`docker save` tarball, OCI layout).
+    #[arg(value_name = "PATH|IMAGE", default_value = ".")]
     pub path: PathBuf,
     /// CycloneDX specification version.
     #[arg(long, value_enum, default_value_t = CycloneDxVersion::V1_6)]
@@ -153,6 +154,30 @@ pub enum ScanCommand {
     Secrets(ScanSecretsArgs),
     /// Vulnerable packages in lockfiles and manifests (or a CycloneDX SBOM), from the local advisory database.
     Deps(ScanDepsArgs),
+    /// Vulnerable OS and language packages in a container image (`docker save` tarball or OCI layout).
+    Image(ScanImageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanImageArgs {
+    /// A `docker save` tarball, or an OCI image layout (directory or tarball).
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub exploitation: ExploitationArgs,
+    #[command(flatten)]
+    pub common: ScanCommonArgs,
+}
+
+/// Failing on exploitation data (KEV, EPSS) as well as on severity.
+#[derive(Debug, Args)]
+pub struct ExploitationArgs {
+    /// Also exit with status 1 when a finding's vulnerability is in CISA's KEV catalogue.
+    #[arg(long)]
+    pub fail_on_kev: bool,
+    /// Also exit with status 1 when a finding's EPSS probability is at least this (0 to 1).
+    #[arg(long, value_name = "PROBABILITY", value_parser = parse_probability)]
+    pub fail_on_epss: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -163,12 +188,8 @@ pub struct ScanDepsArgs {
     /// Scan the components of a CycloneDX JSON SBOM instead (repeatable).
     #[arg(long, value_name = "FILE.cdx.json")]
     pub sbom: Vec<PathBuf>,
-    /// Also exit with status 1 when a finding's vulnerability is in CISA's KEV catalogue.
-    #[arg(long)]
-    pub fail_on_kev: bool,
-    /// Also exit with status 1 when a finding's EPSS probability is at least this (0 to 1).
-    #[arg(long, value_name = "PROBABILITY", value_parser = parse_probability)]
-    pub fail_on_epss: Option<f64>,
+    #[command(flatten)]
+    pub exploitation: ExploitationArgs,
     #[command(flatten)]
     pub common: ScanCommonArgs,
 }

@@ -295,3 +295,118 @@ fn an_empty_database_is_an_error_and_urls_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("palisade never downloads"));
 }
+
+/// A one-layer `docker save` tarball: Alpine 3.18 with OpenSSL libraries
+/// from the `openssl` origin, and a lockfile.
+fn alpine_image(dir: &Path) -> PathBuf {
+    let mut layer = tar::Builder::new(Vec::new());
+    let files: [(&str, &[u8]); 3] = [
+        (
+            "etc/os-release",
+            b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME=\"Alpine Linux v3.18\"\n",
+        ),
+        (
+            "lib/apk/db/installed",
+            b"C:Q1abc=\nP:libcrypto3\nV:3.1.3-r0\nA:x86_64\no:openssl\nm:Natanael Copa\n\nC:Q1def=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n",
+        ),
+        (
+            "app/Cargo.lock",
+            b"version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        ),
+    ];
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        layer.append_data(&mut header, path, content).expect("file");
+    }
+    let layer = layer.into_inner().expect("layer");
+    let mut outer = tar::Builder::new(Vec::new());
+    let layer_name = format!("{}/layer.tar", "c".repeat(64));
+    let manifest = serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": ["alpine-app:3.18"],
+        "Layers": [layer_name],
+    }])
+    .to_string();
+    for (name, data) in [
+        (layer_name.as_str(), layer.as_slice()),
+        ("manifest.json", manifest.as_bytes()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        outer.append_data(&mut header, name, data).expect("entry");
+    }
+    let path = dir.join("alpine-app.tar");
+    std::fs::write(&path, outer.into_inner().expect("image")).expect("write");
+    path
+}
+
+#[test]
+fn scan_image_matches_os_packages_by_origin_and_lockfiles_inside() {
+    let home = home_with_advisories();
+    let output = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(deps_fixtures().join("osv-distro"))
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let image = alpine_image(home.path());
+    let output = palisade(home.path())
+        .args(["scan", "image", "--format", "json"])
+        .arg(&image)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_of(&output.stdout);
+    let mut found: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["location"]["path"].as_str().unwrap_or(""),
+                f["details"]["package"].as_str().unwrap_or(""),
+                f["details"]["ecosystem"].as_str().unwrap_or(""),
+                f["details"]["advisory_ids"][0].as_str().unwrap_or(""),
+                f["details"]["fixed_versions"][0].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            "/app/Cargo.lock smallvec crates.io CVE-2021-25900 1.6.1",
+            "/lib/apk/db/installed libcrypto3 Alpine:v3.18 CVE-2023-5363 3.1.4-r0",
+        ]
+    );
+
+    let sbom = palisade(home.path())
+        .args(["sbom"])
+        .arg(&image)
+        .output()
+        .expect("run");
+    let document = json_of(&sbom.stdout);
+    assert_eq!(document["metadata"]["component"]["name"], "alpine-app:3.18");
+    let purls: Vec<&str> = document["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert_eq!(
+        purls,
+        vec![
+            "pkg:apk/alpine/libcrypto3@3.1.3-r0?distro=alpine-3.18",
+            "pkg:apk/alpine/musl@1.2.4-r2?distro=alpine-3.18",
+            "pkg:cargo/smallvec@1.6.0",
+        ]
+    );
+}

@@ -176,6 +176,9 @@ pub struct Package {
     /// purls of the packages this one depends on, where the lockfile says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// For packages found in a container image: the layer that last wrote `source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
 }
 
 impl Package {
@@ -195,6 +198,7 @@ impl Package {
             source_package: None,
             hashes: Vec::new(),
             dependencies: Vec::new(),
+            layer: None,
         }
     }
 

@@ -11,6 +11,9 @@
 //!   record affects a package version; [`matching`] turns the matches into
 //!   [`palisade_core::Finding`]s, one per package and advisory (aliases
 //!   merged), with a CVSS-based severity.
+//! - [`image`] reads a container image (`docker save` tarball or OCI
+//!   layout), applies its layers and inventories OS packages (dpkg, apk)
+//!   and the lockfiles inside it.
 //! - [`sbom`] writes and reads CycloneDX JSON.
 //!
 //! This crate reads files; it does not keep the advisory database (the
@@ -18,6 +21,7 @@
 
 mod error;
 pub mod exploitation;
+pub mod image;
 pub mod inventory;
 pub mod lockfile;
 pub mod matching;

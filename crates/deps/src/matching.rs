@@ -171,6 +171,14 @@ fn finding(rule: &Rule, package: &Package, group: &[Hit], exploitation: &Exploit
     for (record, _) in group {
         ids.insert(record.id.clone());
         ids.extend(record.aliases.iter().cloned());
+        // Distribution records name the CVE they derive from as `upstream`.
+        ids.extend(
+            record
+                .upstream
+                .iter()
+                .filter(|u| u.starts_with("CVE-"))
+                .cloned(),
+        );
     }
     let record_ids: BTreeSet<&str> = group.iter().map(|(r, _)| r.id.as_str()).collect();
     let primary = ids
@@ -243,7 +251,10 @@ fn finding(rule: &Rule, package: &Package, group: &[Hit], exploitation: &Exploit
             package.line.unwrap_or(1),
             package.line.unwrap_or(1),
         ))
-        .with_evidence(format!("{}@{}", package.name, package.version))
+        .with_evidence(match &package.layer {
+            Some(layer) => format!("{}@{} in {layer}", package.name, package.version),
+            None => format!("{}@{}", package.name, package.version),
+        })
         .with_discriminator(&primary);
     finding.severity = severity;
     let mut references: Vec<String> = record_ids

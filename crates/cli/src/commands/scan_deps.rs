@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use palisade_core::{FindingDetails, ScanOutput};
+use palisade_deps::image::{inventory_image, looks_like_image, ImageLimits};
 use palisade_deps::matching::{self, AdvisoryIndex, Exploitation};
 use palisade_deps::osv::{normalize_name, Record};
 use palisade_deps::sbom::{self, SpecVersion};
@@ -15,7 +16,10 @@ use palisade_deps::{inventory_path, lockfile, Package, WalkOptions};
 
 use super::scan::{finish_scan_failing_also, scope_of, ScanResult};
 use super::{block_on, open_store};
-use crate::args::{CycloneDxVersion, GlobalArgs, SbomArgs, ScanDepsArgs};
+use crate::args::{
+    CycloneDxVersion, ExploitationArgs, GlobalArgs, SbomArgs, ScanCommonArgs, ScanDepsArgs,
+    ScanImageArgs,
+};
 use crate::config::Config;
 use crate::Outcome;
 
@@ -57,6 +61,63 @@ pub fn run(global: &GlobalArgs, args: ScanDepsArgs) -> Result<Outcome> {
         "inventory read"
     );
 
+    match_and_finish(
+        global,
+        &config,
+        inventory,
+        scope,
+        started_at,
+        &args.exploitation,
+        &args.common,
+    )
+}
+
+/// `palisade scan image IMAGE`.
+pub fn run_image(global: &GlobalArgs, args: ScanImageArgs) -> Result<Outcome> {
+    let config = Config::load(global.config.as_deref(), Path::new("."))?;
+    let started_at = Utc::now();
+    let mut limits = ImageLimits::default();
+    if let Some(max) = args.common.max_file_size.or(config.max_file_size) {
+        limits.max_file_bytes = max;
+    }
+    let image = inventory_image(&args.image, &limits)?;
+    tracing::info!(
+        image = image.name.as_deref().unwrap_or("-"),
+        os = image.os.as_ref().map_or("-", |o| o.pretty_name.as_str()),
+        layers = image.layers,
+        packages = image.packages.len(),
+        "image read"
+    );
+    // Findings of one image name share a lifecycle whatever file it was saved to.
+    let scope = match &image.name {
+        Some(name) => format!("image:{name}"),
+        None => format!("image:{}", scope_of(std::slice::from_ref(&args.image))),
+    };
+    let inventory = lockfile::Inventory {
+        packages: image.packages,
+        errors: image.errors,
+        files: image.files,
+    };
+    match_and_finish(
+        global,
+        &config,
+        inventory,
+        scope,
+        started_at,
+        &args.exploitation,
+        &args.common,
+    )
+}
+
+fn match_and_finish(
+    global: &GlobalArgs,
+    config: &Config,
+    inventory: lockfile::Inventory,
+    scope: String,
+    started_at: chrono::DateTime<Utc>,
+    exploitation_args: &ExploitationArgs,
+    common: &ScanCommonArgs,
+) -> Result<Outcome> {
     let (index, exploitation) = block_on(load_advisories(global, &inventory.packages))??;
     let matched = matching::match_packages(&inventory.packages, &index, &exploitation);
     if !matched.git_ranges_ignored.is_empty() {
@@ -69,16 +130,21 @@ pub fn run(global: &GlobalArgs, args: ScanDepsArgs) -> Result<Outcome> {
     let disabled: Vec<&String> = config
         .disabled_rules
         .iter()
-        .chain(&args.common.disabled_rules)
+        .chain(&common.disabled_rules)
         .collect();
     findings.retain(|f| !disabled.iter().any(|d| rule_matches(d, &f.rule_id)));
+    for finding in &mut findings {
+        if let Some(severity) = config.severity_overrides.get(&finding.rule_id) {
+            finding.severity = *severity;
+        }
+    }
     let output = ScanOutput {
         findings,
         errors: inventory.errors,
         inputs_scanned: inventory.files.len(),
     };
-    let fail_on_kev = args.fail_on_kev;
-    let fail_on_epss = args.fail_on_epss;
+    let fail_on_kev = exploitation_args.fail_on_kev;
+    let fail_on_epss = exploitation_args.fail_on_epss;
     let fails = move |finding: &palisade_core::Finding| match &finding.details {
         Some(FindingDetails::Vulnerability(details)) => {
             (fail_on_kev && details.known_exploited)
@@ -97,9 +163,9 @@ pub fn run(global: &GlobalArgs, args: ScanDepsArgs) -> Result<Outcome> {
             sla: config.sla,
             partial: false,
         },
-        &args.common.output,
-        args.common.fail_on,
-        args.common.no_store,
+        &common.output,
+        common.fail_on,
+        common.no_store,
         &fails,
     )
 }
@@ -184,6 +250,7 @@ async fn load_advisories(
                 cves.extend(
                     std::iter::once(&record.id)
                         .chain(&record.aliases)
+                        .chain(&record.upstream)
                         .filter(|id| id.starts_with("CVE-"))
                         .cloned(),
                 );
@@ -235,11 +302,29 @@ pub fn sbom(global: &GlobalArgs, args: SbomArgs) -> Result<Outcome> {
             .cloned()
             .collect(),
     };
-    let inventory = inventory_path(&args.path, &options)?;
+    let (inventory, subject) = if looks_like_image(&args.path) {
+        let image = inventory_image(&args.path, &ImageLimits::default())?;
+        let subject = image
+            .name
+            .clone()
+            .unwrap_or_else(|| subject_name(&args.path));
+        (
+            lockfile::Inventory {
+                packages: image.packages,
+                errors: image.errors,
+                files: image.files,
+            },
+            subject,
+        )
+    } else {
+        (
+            inventory_path(&args.path, &options)?,
+            subject_name(&args.path),
+        )
+    };
     for error in &inventory.errors {
         tracing::warn!("{error}");
     }
-    let subject = subject_name(&args.path);
     let spec = match args.spec_version {
         CycloneDxVersion::V1_5 => SpecVersion::V1_5,
         CycloneDxVersion::V1_6 => SpecVersion::V1_6,

@@ -2,6 +2,7 @@
 //! records under `tests/fixtures/`, each with its expected result next to it.
 
 mod archives;
+mod image;
 mod lockfiles;
 mod matching;
 mod robustness;
