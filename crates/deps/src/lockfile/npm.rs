@@ -93,9 +93,42 @@ fn from_packages(path: &str, content: &str, packages: &Map<String, Value>) -> Ve
         if let Some(integrity) = entry.get("integrity").and_then(Value::as_str) {
             package.hashes.push(integrity.to_string());
         }
+        package.dependencies = dependency_names(entry)
+            .iter()
+            .filter_map(|dependency| resolve(packages, install_path, dependency))
+            .collect();
+        package.dependencies.sort();
         out.push(package);
     }
     out
+}
+
+/// The purl of the copy of `dependency` that the package installed at
+/// `from` loads: Node's resolution, from its own `node_modules` upwards.
+fn resolve(packages: &Map<String, Value>, from: &str, dependency: &str) -> Option<String> {
+    let mut base = from.to_string();
+    loop {
+        let candidate = if base.is_empty() {
+            format!("node_modules/{dependency}")
+        } else {
+            format!("{base}/node_modules/{dependency}")
+        };
+        if let Some(entry) = packages.get(&candidate).and_then(Value::as_object) {
+            let version = entry.get("version").and_then(Value::as_str)?;
+            let name = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(dependency);
+            return Some(crate::inventory::purl(&Ecosystem::Npm, name, version));
+        }
+        if base.is_empty() {
+            return None;
+        }
+        match base.rfind("/node_modules/") {
+            Some(at) => base.truncate(at),
+            None => base.clear(),
+        }
+    }
 }
 
 fn from_v1(

@@ -129,17 +129,57 @@ struct TomlPackage {
     name: String,
     version: Option<String>,
     source: Option<toml::Value>,
-    #[serde(default)]
-    dependencies: Vec<toml::Value>,
+    /// uv: an array of `{ name = ... }`; poetry: a table of name to constraint.
+    dependencies: Option<toml::Value>,
+}
+
+impl TomlPackage {
+    /// Names of the packages this one depends on.
+    fn dependency_names(&self) -> Vec<String> {
+        match &self.dependencies {
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .filter_map(|d| d.get("name").and_then(toml::Value::as_str))
+                .map(str::to_string)
+                .collect(),
+            Some(toml::Value::Table(table)) => table.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Resolves dependency names to purls, for lockfiles that hold one version per name.
+fn dependency_purls(packages: &[TomlPackage]) -> impl Fn(&TomlPackage) -> Vec<String> + '_ {
+    let versions: std::collections::HashMap<String, &str> = packages
+        .iter()
+        .filter_map(|p| {
+            p.version
+                .as_deref()
+                .map(|v| (Ecosystem::PyPI.normalize_name(&p.name), v))
+        })
+        .collect();
+    move |package: &TomlPackage| {
+        let mut purls: Vec<String> = package
+            .dependency_names()
+            .iter()
+            .filter_map(|name| {
+                let version = versions.get(&Ecosystem::PyPI.normalize_name(name))?;
+                Some(crate::inventory::purl(&Ecosystem::PyPI, name, version))
+            })
+            .collect();
+        purls.sort();
+        purls
+    }
 }
 
 pub(super) fn parse_poetry(path: &str, content: &str) -> Result<Vec<Package>> {
     let lock: TomlLock = toml::from_str(content).map_err(|e| Error::parse(path, e.message()))?;
     let mut lines = super::LineFinder::new(content);
     let mut out = Vec::new();
-    for entry in lock.package {
+    let edges = dependency_purls(&lock.package);
+    for entry in &lock.package {
         let line = lines.find_line(&format!("name = \"{}\"", entry.name));
-        let Some(version) = entry.version else {
+        let Some(version) = &entry.version else {
             continue;
         };
         // Path and git sources are not PyPI releases.
@@ -151,8 +191,9 @@ pub(super) fn parse_poetry(path: &str, content: &str) -> Result<Vec<Package>> {
         if matches!(source_type, Some("directory" | "file" | "git" | "url")) {
             continue;
         }
-        let mut package = Package::new(Ecosystem::PyPI, entry.name, version, path);
+        let mut package = Package::new(Ecosystem::PyPI, &entry.name, version, path);
         package.line = line;
+        package.dependencies = edges(entry);
         out.push(package);
     }
     Ok(out)
@@ -178,12 +219,11 @@ pub(super) fn parse_uv(path: &str, content: &str) -> Result<Vec<Package>> {
     // The project itself (editable or virtual) names the direct dependencies.
     let mut direct = HashSet::new();
     for entry in lock.package.iter().filter(|p| is_local(&p.source)) {
-        for dependency in &entry.dependencies {
-            if let Some(name) = dependency.get("name").and_then(toml::Value::as_str) {
-                direct.insert(Ecosystem::PyPI.normalize_name(name));
-            }
+        for name in entry.dependency_names() {
+            direct.insert(Ecosystem::PyPI.normalize_name(&name));
         }
     }
+    let edges = dependency_purls(&lock.package);
     let mut lines = super::LineFinder::new(content);
     let mut out = Vec::new();
     for entry in &lock.package {
@@ -198,6 +238,7 @@ pub(super) fn parse_uv(path: &str, content: &str) -> Result<Vec<Package>> {
         let mut package =
             Package::new(Ecosystem::PyPI, &entry.name, version, path).direct(is_direct);
         package.line = line;
+        package.dependencies = edges(entry);
         out.push(package);
     }
     Ok(out)

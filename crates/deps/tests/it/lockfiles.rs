@@ -149,3 +149,40 @@ fn cargo_lock_keeps_the_dependency_graph() {
         vec!["sha256:1b797afad3f312d1c66a56d11d0316f916356d11bd158fbc6ca6389ff6bf805a"]
     );
 }
+
+#[test]
+fn package_lock_dependency_edges_follow_node_resolution() {
+    let inventory = inventory_path(
+        &fixtures().join("lockfiles/npm-v3/package-lock.json"),
+        &WalkOptions::default(),
+    )
+    .expect("inventory");
+    let mkdirp = inventory
+        .packages
+        .iter()
+        .find(|p| p.name == "mkdirp")
+        .expect("mkdirp");
+    // mkdirp's own nested copy of minimist wins over the top-level one.
+    assert_eq!(mkdirp.dependencies, vec!["pkg:npm/minimist@1.2.0"]);
+}
+
+#[test]
+fn poetry_and_uv_dependency_edges_resolve_names_to_locked_versions() {
+    let edges = |file: &str, name: &str| {
+        inventory_path(&fixtures().join(file), &WalkOptions::default())
+            .expect("inventory")
+            .packages
+            .into_iter()
+            .find(|p| p.name == name)
+            .expect("package")
+            .dependencies
+    };
+    assert_eq!(
+        edges("lockfiles/poetry/poetry.lock", "requests"),
+        vec!["pkg:pypi/certifi@2022.12.7", "pkg:pypi/urllib3@1.26.4"]
+    );
+    assert_eq!(
+        edges("lockfiles/uv/uv.lock", "anyio"),
+        vec!["pkg:pypi/idna@3.6", "pkg:pypi/sniffio@1.3.1"]
+    );
+}
