@@ -106,3 +106,28 @@ fn requirements_includes_cannot_leave_the_scanned_tree() {
     let names: Vec<&str> = inventory.packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, vec!["ok"]);
 }
+
+#[test]
+fn yaml_alias_bombs_are_refused() {
+    // "Billion laughs": nine levels of nine aliases each.
+    let mut yaml = String::from("lockfileVersion: '9.0'\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut previous = 'a';
+    for level in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
+        let refs = vec![format!("*{previous}"); 9].join(",");
+        yaml.push_str(&format!("{level}: &{level} [{refs}]\n"));
+        previous = level;
+    }
+    yaml.push_str("packages:\n  lodash@4.17.21: *i\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "pnpm-lock.yaml", &yaml);
+    write(
+        dir.path(),
+        "yarn.lock",
+        &format!("__metadata:\n  version: 8\n{yaml}"),
+    );
+    let started = std::time::Instant::now();
+    let inventory = inventory_path(dir.path(), &WalkOptions::default()).expect("walk");
+    assert!(started.elapsed().as_secs() < 10);
+    assert_eq!(inventory.errors.len(), 2, "{:?}", inventory.errors);
+    assert!(inventory.packages.is_empty());
+}
