@@ -105,6 +105,12 @@ struct Dependency {
     depends_on: Vec<String>,
 }
 
+/// The component's bom-ref: its purl with `%40` (npm scopes) written `@`,
+/// as cdxgen writes them and CycloneDX validators expect in references.
+fn bom_ref(purl: &str) -> String {
+    purl.replace("%40", "@")
+}
+
 /// A lockfile hash as CycloneDX wants it: algorithm and hex digest.
 fn hash(text: &str) -> Option<Hash> {
     let (alg, value) = text.split_once([':', '-'])?;
@@ -185,7 +191,7 @@ pub fn write(
         }
         components.push(Component {
             kind: "library",
-            bom_ref: purl.clone(),
+            bom_ref: bom_ref(purl),
             name,
             group,
             version: package.version.clone(),
@@ -194,14 +200,14 @@ pub fn write(
             properties,
         });
         if package.direct == Some(true) {
-            roots.push(purl.clone());
+            roots.push(bom_ref(purl));
         }
         dependencies.push(Dependency {
-            reference: purl.clone(),
+            reference: bom_ref(purl),
             depends_on: depends_on
                 .iter()
                 .filter(|d| by_purl.contains_key(*d))
-                .cloned()
+                .map(|d| bom_ref(d))
                 .collect(),
         });
     }
