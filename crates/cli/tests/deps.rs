@@ -115,6 +115,44 @@ fn scan_deps_reports_records_and_fails_on_severity() {
     );
     assert_eq!(log4j["details"]["advisory_ids"][0], "CVE-2021-44228");
     assert_eq!(log4j["status"], "open");
+    // Critical findings get the foundation's critical SLA; `findings list
+    // --overdue` is empty until it passes.
+    assert!(log4j["sla_due_at"].is_string(), "{log4j}");
+    let listed = palisade(home.path())
+        .args([
+            "findings",
+            "list",
+            "--engine",
+            "deps",
+            "--severity",
+            "critical",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        json_of(&listed.stdout)["findings"].as_array().map(Vec::len),
+        Some(4)
+    );
+    let overdue = palisade(home.path())
+        .args([
+            "findings",
+            "list",
+            "--engine",
+            "deps",
+            "--overdue",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        json_of(&overdue.stdout)["findings"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
 
     // Nothing is critical in the cargo fixture alone but smallvec: --fail-on
     // high fails, and with the finding suppressed nothing fails at critical.
