@@ -448,3 +448,35 @@ fn scan_image_matches_os_packages_by_origin_and_lockfiles_inside() {
         ]
     );
 }
+
+#[test]
+fn an_old_database_is_reported_as_stale_at_scan_time() {
+    let home = tempfile::tempdir().expect("home");
+    // One record, last modified in 2024.
+    let output = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(deps_fixtures().join("osv/GHSA-jf85-cpcp-j695.json"))
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status = palisade(home.path())
+        .args(["vulndb", "status"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("stale, import a fresh export"));
+    let scan = palisade(home.path())
+        .args(["scan", "deps", "--no-store", "--format", "json"])
+        .arg(deps_fixtures().join("lockfiles/npm-v1"))
+        .output()
+        .expect("run");
+    assert!(scan.status.success());
+    let stderr = String::from_utf8_lossy(&scan.stderr);
+    assert!(
+        stderr.contains("the advisory database is more than 7 days old"),
+        "{stderr}"
+    );
+}

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::Outcome;
 
 /// A database whose newest record is older than this is reported as stale.
-const STALE_AFTER_DAYS: i64 = 7;
+pub const STALE_AFTER_DAYS: i64 = 7;
 
 pub fn run(global: &GlobalArgs, args: ScanDepsArgs) -> Result<Outcome> {
     let root = args

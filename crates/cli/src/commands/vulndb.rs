@@ -225,9 +225,20 @@ fn status(global: &GlobalArgs, format: StatusFormat) -> Result<()> {
                     .last_import
                     .map_or("never".to_string(), |t| t.to_rfc3339())
             );
+            let age = status
+                .newest_record
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| (Utc::now() - t.with_timezone(&Utc)).num_days());
             println!(
-                "newest record: {}",
-                status.newest_record.as_deref().unwrap_or("-")
+                "newest record: {}{}",
+                status.newest_record.as_deref().unwrap_or("-"),
+                match age {
+                    Some(days) if days > super::scan_deps::STALE_AFTER_DAYS =>
+                        format!(" ({days} days old: stale, import a fresh export)"),
+                    Some(days) => format!(" ({days} days old)"),
+                    None => String::new(),
+                }
             );
             println!(
                 "known exploited (KEV): {}, EPSS scores: {}",
