@@ -131,3 +131,42 @@ fn yaml_alias_bombs_are_refused() {
     assert_eq!(inventory.errors.len(), 2, "{:?}", inventory.errors);
     assert!(inventory.packages.is_empty());
 }
+
+/// Every prefix of every fixture (truncated downloads, half-written files)
+/// and every fixture with bytes flipped parses to packages or an error, never a panic.
+#[test]
+fn truncated_and_mangled_lockfiles_never_panic() {
+    use palisade_deps::lockfile::{parse, LockfileKind};
+    let root = crate::fixtures().join("lockfiles");
+    let mut checked = 0;
+    for dir in std::fs::read_dir(&root).expect("fixtures") {
+        for file in std::fs::read_dir(dir.expect("dir").path()).expect("files") {
+            let path = file.expect("file").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            let Some(kind) = LockfileKind::from_file_name(&name) else {
+                continue;
+            };
+            let content = std::fs::read_to_string(&path).expect("utf-8 fixture");
+            let boundaries: Vec<usize> = (0..=content.len())
+                .filter(|i| content.is_char_boundary(*i))
+                .collect();
+            for &end in boundaries.iter().step_by(5) {
+                let _ = parse(kind, &name, &content[..end], &mut |_, _| None);
+                checked += 1;
+            }
+            for (i, _) in content.char_indices().step_by(19) {
+                let mut mangled = content.clone();
+                let replacement = ["\"", "{", "\n", ":", "(", "<", "[", "@", "=", "\\"][i % 10];
+                let end = i + content[i..].chars().next().map_or(0, char::len_utf8);
+                mangled.replace_range(i..end, replacement);
+                let _ = parse(kind, &name, &mangled, &mut |_, _| None);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 3_000, "only {checked} variants checked");
+}
