@@ -75,6 +75,44 @@ impl AdvisoryIndex {
         }
     }
 
+    /// Builds the index from records' JSON (as the store keeps them), parsing
+    /// on every core; returns the index and the records that did not parse.
+    pub fn from_json(records: &[String]) -> (AdvisoryIndex, usize) {
+        use rayon::prelude::*;
+        let parsed: Vec<Option<Record>> = records
+            .par_iter()
+            .map(|json| serde_json::from_str::<Record>(json).ok())
+            .collect();
+        let mut index = AdvisoryIndex::default();
+        let mut unreadable = 0;
+        for record in parsed {
+            match record {
+                Some(record) => index.insert(record),
+                None => unreadable += 1,
+            }
+        }
+        (index, unreadable)
+    }
+
+    /// Every CVE id the indexed records name (ids, aliases, upstream).
+    pub fn cve_ids(&self) -> Vec<String> {
+        let mut cves: Vec<String> = self
+            .by_package
+            .values()
+            .flatten()
+            .flat_map(|r| {
+                std::iter::once(&r.id)
+                    .chain(&r.aliases)
+                    .chain(&r.upstream)
+                    .filter(|id| id.starts_with("CVE-"))
+                    .cloned()
+            })
+            .collect();
+        cves.sort();
+        cves.dedup();
+        cves
+    }
+
     pub fn get(&self, ecosystem: &str, name: &str) -> &[Arc<Record>] {
         self.by_package
             .get(&(ecosystem.to_string(), normalize_name(ecosystem, name)))

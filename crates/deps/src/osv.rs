@@ -284,10 +284,10 @@ fn parse_record(entry: &str, bytes: &[u8]) -> std::result::Result<RawRecord, Rea
         entry: entry.to_string(),
         message: format!("not an OSV record: {e}"),
     })?;
-    if record.id.is_empty() {
+    if record.id.is_empty() || record.id.chars().any(char::is_control) {
         return Err(ReadProblem {
             entry: entry.to_string(),
-            message: "OSV record without an id".into(),
+            message: "OSV record without a usable id".into(),
         });
     }
     // Keep the compact form of what was read (unknown fields dropped).

@@ -140,12 +140,17 @@ impl Store {
         for (ecosystem, name) in packages {
             by_ecosystem.entry(ecosystem).or_default().push(name);
         }
-        let mut seen = HashSet::new();
+        let mut ids = HashSet::new();
         let mut out = Vec::new();
         for (ecosystem, names) in by_ecosystem {
             for chunk in names.chunks(BATCH) {
+                // One row per chunk: the records joined by an ASCII record
+                // separator, which JSON text never holds unescaped. Tens of
+                // thousands of single-record rows cost far more to fetch.
                 let mut query = QueryBuilder::<sqlx::Sqlite>::new(
-                    "SELECT r.id, r.record FROM vuln_packages p JOIN vuln_records r ON r.id = p.record_id \
+                    "SELECT group_concat(id, char(30)), group_concat(record, char(30)) FROM \
+                     (SELECT DISTINCT r.id AS id, r.record AS record FROM vuln_packages p \
+                     JOIN vuln_records r ON r.id = p.record_id \
                      WHERE r.withdrawn = 0 AND p.ecosystem = ",
                 );
                 query.push_bind(ecosystem).push(" AND p.name IN (");
@@ -153,12 +158,15 @@ impl Store {
                 for name in chunk {
                     list.push_bind(*name);
                 }
-                list.push_unseparated(")");
-                let rows: Vec<(String, String)> =
-                    query.build_query_as().fetch_all(&self.pool).await?;
-                for (id, json) in rows {
-                    if seen.insert(id) {
-                        out.push(json);
+                list.push_unseparated("))");
+                let (chunk_ids, records): (Option<String>, Option<String>) =
+                    query.build_query_as().fetch_one(&self.pool).await?;
+                let (Some(chunk_ids), Some(records)) = (chunk_ids, records) else {
+                    continue;
+                };
+                for (id, json) in chunk_ids.split('\u{1e}').zip(records.split('\u{1e}')) {
+                    if ids.insert(id.to_string()) {
+                        out.push(json.to_string());
                     }
                 }
             }

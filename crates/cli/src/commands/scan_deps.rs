@@ -10,7 +10,7 @@ use chrono::Utc;
 use palisade_core::{FindingDetails, ScanOutput};
 use palisade_deps::image::{inventory_image, looks_like_image, ImageLimits};
 use palisade_deps::matching::{self, AdvisoryIndex, Exploitation};
-use palisade_deps::osv::{normalize_name, Record};
+use palisade_deps::osv::normalize_name;
 use palisade_deps::sbom::{self, SpecVersion};
 use palisade_deps::{inventory_path, lockfile, Package, WalkOptions};
 
@@ -242,24 +242,14 @@ async fn load_advisories(
         .collect();
     let keys: Vec<(String, String)> = keys.into_iter().collect();
     let records = store.advisories_for(&keys).await?;
-    let mut index = AdvisoryIndex::default();
-    let mut cves = BTreeSet::new();
-    for json in records {
-        match serde_json::from_str::<Record>(&json) {
-            Ok(record) => {
-                cves.extend(
-                    std::iter::once(&record.id)
-                        .chain(&record.aliases)
-                        .chain(&record.upstream)
-                        .filter(|id| id.starts_with("CVE-"))
-                        .cloned(),
-                );
-                index.insert(record);
-            }
-            Err(error) => tracing::warn!(%error, "unreadable advisory in the database, skipped"),
-        }
+    let (index, unreadable) = AdvisoryIndex::from_json(&records);
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "unreadable advisories in the database were skipped"
+        );
     }
-    let cves: Vec<String> = cves.into_iter().collect();
+    let cves = index.cve_ids();
     let (known_exploited, epss) = store.exploitation_of(&cves).await?;
     store.close().await;
     tracing::info!(advisories = index.records, "advisories loaded");
