@@ -10,6 +10,9 @@ CREATE TABLE vuln_records (
     imported_at TEXT NOT NULL
 );
 
+-- The newest record dates the database (the staleness warning).
+CREATE INDEX vuln_records_modified ON vuln_records (modified);
+
 CREATE TABLE vuln_packages (
     ecosystem TEXT NOT NULL,
     name      TEXT NOT NULL,

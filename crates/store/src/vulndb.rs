@@ -57,10 +57,21 @@ fn ts(time: DateTime<Utc>) -> String {
 impl Store {
     /// `modified` of every stored record, by id (what an incremental import compares against).
     pub async fn advisory_versions(&self) -> Result<HashMap<String, String>> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, modified FROM vuln_records")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().collect())
+        // Two strings rather than a row per record (see `advisories_for`);
+        // ids never hold control characters (the importer refuses them).
+        let (ids, modified): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT group_concat(id, char(30)), group_concat(modified, char(30)) FROM vuln_records",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let (Some(ids), Some(modified)) = (ids, modified) else {
+            return Ok(HashMap::new());
+        };
+        Ok(ids
+            .split('\u{1e}')
+            .zip(modified.split('\u{1e}'))
+            .map(|(id, modified)| (id.to_string(), modified.to_string()))
+            .collect())
     }
 
     /// Inserts or replaces `rows` (and their package index) in one transaction.
@@ -172,6 +183,18 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Whether any advisory is stored, and the newest record's `modified`
+    /// time: the cheap subset of [`Store::advisory_status`] a scan needs.
+    pub async fn advisory_freshness(&self) -> Result<(bool, Option<String>)> {
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM vuln_records)")
+            .fetch_one(&self.pool)
+            .await?;
+        let newest: Option<String> = sqlx::query_scalar("SELECT MAX(modified) FROM vuln_records")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((any, newest))
     }
 
     /// Counts, per-ecosystem counts and freshness of the advisory database.

@@ -223,15 +223,16 @@ async fn load_advisories(
     packages: &[Package],
 ) -> Result<(AdvisoryIndex, Exploitation)> {
     let store = open_store(global).await?;
-    let status = store.advisory_status().await?;
-    if status.records == 0 {
+    let started = std::time::Instant::now();
+    let (any, newest_record) = store.advisory_freshness().await?;
+    if !any {
         store.close().await;
         bail!(
             "the advisory database is empty: import an OSV export first \
              (`palisade vulndb import all.zip`, see docs/deps.md)"
         );
     }
-    warn_if_stale(status.newest_record.as_deref());
+    warn_if_stale(newest_record.as_deref());
     let keys: BTreeSet<(String, String)> = packages
         .iter()
         .map(|p| {
@@ -242,7 +243,16 @@ async fn load_advisories(
         .collect();
     let keys: Vec<(String, String)> = keys.into_iter().collect();
     let records = store.advisories_for(&keys).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        records = records.len(),
+        "advisories fetched"
+    );
     let (index, unreadable) = AdvisoryIndex::from_json(&records);
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "advisories parsed"
+    );
     if unreadable > 0 {
         tracing::warn!(
             unreadable,

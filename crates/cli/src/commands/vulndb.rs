@@ -13,6 +13,14 @@ use super::{block_on, open_store};
 use crate::args::{GlobalArgs, StatusFormat, VulndbCommand, VulndbFileArgs};
 use crate::Outcome;
 
+/// `println!` that returns broken-pipe and other write errors instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 /// Records written per transaction during an import.
 const IMPORT_BATCH: usize = 5_000;
 /// Largest KEV or EPSS file read.
@@ -21,8 +29,10 @@ const MAX_FEED_BYTES: u64 = 512 * 1024 * 1024;
 pub fn run(global: &GlobalArgs, command: VulndbCommand) -> Result<Outcome> {
     match command {
         VulndbCommand::Import(args) => {
+            // What is stored, by id: read once, kept current across sources.
+            let mut known = None;
             for source in &args.sources {
-                import(global, source)?;
+                import(global, source, &mut known)?;
             }
         }
         VulndbCommand::ImportKev(args) => import_kev(global, &args)?,
@@ -40,7 +50,11 @@ struct EcosystemCounts {
     unchanged: u64,
 }
 
-fn import(global: &GlobalArgs, source: &Path) -> Result<()> {
+fn import(
+    global: &GlobalArgs,
+    source: &Path,
+    known: &mut Option<HashMap<String, String>>,
+) -> Result<()> {
     let shown = source.display().to_string();
     if shown.starts_with("http://") || shown.starts_with("https://") {
         bail!(
@@ -63,7 +77,10 @@ fn import(global: &GlobalArgs, source: &Path) -> Result<()> {
     });
     let (counts, per_ecosystem) = block_on(async {
         let store = open_store(global).await?;
-        let known = store.advisory_versions().await?;
+        if known.is_none() {
+            *known = Some(store.advisory_versions().await?);
+        }
+        let known = known.get_or_insert_with(HashMap::new);
         let mut counts = ImportCounts::default();
         let mut per_ecosystem: BTreeMap<String, EcosystemCounts> = BTreeMap::new();
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
@@ -96,6 +113,7 @@ fn import(global: &GlobalArgs, source: &Path) -> Result<()> {
                 1 => counts.updated += 1,
                 _ => counts.added += 1,
             }
+            known.insert(raw.record.id.clone(), raw.record.modified.clone());
             batch.push(AdvisoryRow {
                 id: raw.record.id.clone(),
                 modified: raw.record.modified.clone(),
@@ -128,7 +146,7 @@ fn import(global: &GlobalArgs, source: &Path) -> Result<()> {
             "further unreadable records not listed"
         );
     }
-    println!(
+    outln!(
         "imported {shown}: {} records read, {} new, {} updated, {} unchanged, {} unreadable ({:.1} s)",
         counts.read,
         counts.added,
@@ -138,9 +156,12 @@ fn import(global: &GlobalArgs, source: &Path) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     for (ecosystem, c) in &per_ecosystem {
-        println!(
+        outln!(
             "  {ecosystem:<24} {:>8} read {:>8} new {:>8} updated {:>8} unchanged",
-            c.read, c.added, c.updated, c.unchanged
+            c.read,
+            c.added,
+            c.updated,
+            c.unchanged
         );
     }
     Ok(())
@@ -162,7 +183,7 @@ fn import_kev(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
     let entries = exploitation::parse_kev(&shown, &read_feed(&args.file)?)?;
     with_store(global, |store| async move {
         store.replace_known_exploited(&entries).await?;
-        println!(
+        outln!(
             "imported {shown}: {} known exploited vulnerabilities",
             entries.len()
         );
@@ -175,7 +196,7 @@ fn import_epss(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
     let scores = exploitation::parse_epss(&shown, &read_feed(&args.file)?)?;
     with_store(global, |store| async move {
         store.replace_epss(&scores).await?;
-        println!("imported {shown}: {} EPSS scores", scores.len());
+        outln!("imported {shown}: {} EPSS scores", scores.len());
         Ok(())
     })
 }
@@ -212,14 +233,15 @@ fn status(global: &GlobalArgs, format: StatusFormat) -> Result<()> {
                 "known_exploited": status.known_exploited,
                 "epss_scores": status.epss_scores,
             });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            outln!("{}", serde_json::to_string_pretty(&json)?);
         }
         StatusFormat::Table => {
-            println!(
+            outln!(
                 "records: {} ({} withdrawn)",
-                status.records, status.withdrawn
+                status.records,
+                status.withdrawn
             );
-            println!(
+            outln!(
                 "last import: {}",
                 status
                     .last_import
@@ -230,7 +252,7 @@ fn status(global: &GlobalArgs, format: StatusFormat) -> Result<()> {
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| (Utc::now() - t.with_timezone(&Utc)).num_days());
-            println!(
+            outln!(
                 "newest record: {}{}",
                 status.newest_record.as_deref().unwrap_or("-"),
                 match age {
@@ -240,12 +262,13 @@ fn status(global: &GlobalArgs, format: StatusFormat) -> Result<()> {
                     None => String::new(),
                 }
             );
-            println!(
+            outln!(
                 "known exploited (KEV): {}, EPSS scores: {}",
-                status.known_exploited, status.epss_scores
+                status.known_exploited,
+                status.epss_scores
             );
             for (ecosystem, count) in &status.per_ecosystem {
-                println!("  {ecosystem:<24} {count:>8}");
+                outln!("  {ecosystem:<24} {count:>8}");
             }
         }
     }
