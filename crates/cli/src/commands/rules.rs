@@ -39,6 +39,7 @@ pub fn run(global: &GlobalArgs, command: RulesCommand) -> Result<Outcome> {
 fn builtin_rules() -> Result<Vec<Rule>> {
     let mut rules = palisade_iac::builtin_rules();
     rules.extend(palisade_secrets::builtin_rules()?);
+    rules.extend(palisade_aws::builtin_rules());
     Ok(rules)
 }
 
@@ -51,6 +52,7 @@ fn available_rules(global: &GlobalArgs) -> Result<Vec<Rule>> {
     };
     let mut rules = palisade_iac::engine::rules_for(&options)?;
     rules.extend(palisade_secrets::builtin_rules()?);
+    rules.extend(palisade_aws::builtin_rules());
     Ok(rules)
 }
 
@@ -66,6 +68,7 @@ fn equivalents(rule: &Rule) -> String {
 fn tool_name(tool: &str) -> &str {
     match tool {
         "checkov" => "Checkov",
+        "prowler" => "Prowler",
         other => other,
     }
 }
