@@ -11,6 +11,7 @@ use serde_json::Value;
 
 /// One account's resources, as collected at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Inventory {
     pub account_id: String,
     /// `aws`, `aws-cn`, `aws-us-gov`: the first field of every ARN.
@@ -78,6 +79,7 @@ pub struct InlinePolicy {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Iam {
     pub users: Vec<User>,
     pub groups: Vec<Group>,
@@ -95,6 +97,7 @@ pub struct Iam {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct User {
     pub name: String,
     pub arn: String,
@@ -123,6 +126,7 @@ pub struct AccessKey {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Group {
     pub name: String,
     pub arn: String,
@@ -131,6 +135,7 @@ pub struct Group {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Role {
     pub name: String,
     pub arn: String,
@@ -174,6 +179,7 @@ pub enum PasswordPolicyState {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PasswordPolicy {
     pub minimum_length: u32,
     pub require_uppercase: bool,
@@ -187,6 +193,7 @@ pub struct PasswordPolicy {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AccountSummary {
     /// `AccountMFAEnabled`: the root user has an MFA device.
     pub root_mfa_enabled: bool,
@@ -202,6 +209,7 @@ pub struct ServerCertificate {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct S3 {
     pub buckets: Vec<Bucket>,
 }
@@ -209,16 +217,25 @@ pub struct S3 {
 /// A bucket. Settings that could not be read are `None` with a gap;
 /// settings that are absent in AWS have their own "none" value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Bucket {
     pub name: String,
     pub region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<Vec<Grant>>,
     /// `Some(None)`: read, the bucket has no policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_absent"
+    )]
     pub policy: Option<Option<Value>>,
     /// `Some(None)`: read, no public access block is configured on the bucket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_absent"
+    )]
     pub public_access_block: Option<Option<PublicAccessBlock>>,
     /// Default encryption algorithms (`AES256`, `aws:kms`); `Some(empty)` when none is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,11 +243,29 @@ pub struct Bucket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versioning: Option<Versioning>,
     /// The target bucket of server access logs; `Some(None)` when logging is off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_absent"
+    )]
     pub logging_target: Option<Option<String>>,
     /// Object ownership (`BucketOwnerEnforced` disables ACLs); `Some(None)` when unset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_absent"
+    )]
     pub ownership: Option<Option<String>>,
+}
+
+/// `"field": null` is a setting that was read and is absent (`Some(None)`);
+/// a missing field was not read (`None`).
+fn read_absent<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl Bucket {
@@ -251,6 +286,7 @@ pub struct Grant {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PublicAccessBlock {
     pub block_public_acls: bool,
     pub ignore_public_acls: bool,
@@ -268,6 +304,7 @@ impl PublicAccessBlock {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Versioning {
     pub enabled: bool,
     pub mfa_delete: bool,
@@ -275,6 +312,7 @@ pub struct Versioning {
 
 /// What one region holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Regional {
     pub region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +325,7 @@ pub struct Regional {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Ec2 {
     pub instances: Vec<Instance>,
     pub security_groups: Vec<SecurityGroup>,
@@ -306,6 +345,7 @@ pub struct Ec2 {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Instance {
     pub id: String,
     /// `running`, `stopped` ...
@@ -328,6 +368,7 @@ pub struct Instance {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SecurityGroup {
     pub id: String,
     pub name: String,
@@ -340,6 +381,7 @@ pub struct SecurityGroup {
 /// One permission of a security group. `protocol` is `-1` for all traffic;
 /// ports are `None` when the rule covers every port.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SgRule {
     pub protocol: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -389,6 +431,7 @@ impl SgRule {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Vpc {
     pub id: String,
     pub is_default: bool,
@@ -397,6 +440,7 @@ pub struct Vpc {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
@@ -404,6 +448,7 @@ pub struct Subnet {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RouteTable {
     pub id: String,
     pub vpc_id: String,
@@ -414,6 +459,7 @@ pub struct RouteTable {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Route {
     /// `0.0.0.0/0`, `::/0`, `10.0.0.0/16` ...
     pub destination: String,
@@ -423,6 +469,7 @@ pub struct Route {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkAcl {
     pub id: String,
     pub vpc_id: String,
@@ -431,6 +478,7 @@ pub struct NetworkAcl {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NaclEntry {
     pub rule_number: i32,
     pub egress: bool,
@@ -444,6 +492,7 @@ pub struct NaclEntry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Volume {
     pub id: String,
     pub encrypted: bool,
@@ -451,6 +500,7 @@ pub struct Volume {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Snapshot {
     pub id: String,
     pub encrypted: bool,
@@ -460,6 +510,7 @@ pub struct Snapshot {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Image {
     pub id: String,
     pub name: String,
@@ -467,6 +518,7 @@ pub struct Image {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Address {
     pub public_ip: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -477,6 +529,7 @@ pub struct Address {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Trail {
     pub name: String,
     pub arn: String,
@@ -499,6 +552,7 @@ pub struct Trail {
 
 /// What a trail records, reduced to what the checks ask.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TrailSelectors {
     /// Management events, both read and write.
     pub management_all: bool,
@@ -509,6 +563,7 @@ pub struct TrailSelectors {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct KmsKey {
     pub id: String,
     pub arn: String,
