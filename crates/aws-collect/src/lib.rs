@@ -29,6 +29,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 use palisade_aws::inventory::Regional;
@@ -103,15 +104,20 @@ impl Gaps {
 }
 
 /// `Code: message` of a failed call, or the transport error.
-pub(crate) fn reason<E, R>(error: &SdkError<E, R>) -> String
+pub(crate) fn reason<E>(error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        _ => shorten(&DisplayErrorContext(error).to_string(), MAX_REASON),
+        _ => {
+            let text = shorten(&DisplayErrorContext(error).to_string(), MAX_REASON);
+            match error.raw_response().map(|r| r.status().as_u16()) {
+                Some(status) => format!("HTTP {status}: {text}"),
+                None => text,
+            }
+        }
     }
 }
 
