@@ -174,6 +174,50 @@ def seed(endpoint):
     kms.enable_key_rotation(KeyId=good_key)
     out["good_key_id"] = good_key
 
+    # --- RDS -------------------------------------------------------------
+    rds = client("rds", endpoint)
+    rds.create_db_instance(
+        DBInstanceIdentifier="bad-db", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+        MasterUsername="app", MasterUserPassword="not-a-real-password-1",
+        PubliclyAccessible=True, StorageEncrypted=False, BackupRetentionPeriod=0,
+        AutoMinorVersionUpgrade=False, MultiAZ=False, DeletionProtection=False,
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="good-db", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+        MasterUsername="app", MasterUserPassword="not-a-real-password-2",
+        PubliclyAccessible=False, StorageEncrypted=True, BackupRetentionPeriod=7,
+        AutoMinorVersionUpgrade=True, MultiAZ=True, DeletionProtection=True,
+    )
+    rds.create_db_snapshot(DBSnapshotIdentifier="bad-db-snapshot", DBInstanceIdentifier="bad-db")
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="bad-db-snapshot", AttributeName="restore", ValuesToAdd=["all"])
+    rds.create_db_snapshot(DBSnapshotIdentifier="good-db-snapshot", DBInstanceIdentifier="good-db")
+
+    # --- Lambda ------------------------------------------------------------
+    import io
+    import zipfile
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return 'ok'\n")
+    role = iam.get_role(RoleName="bad-ops-admin")["Role"]["Arn"]
+    lam = client("lambda", endpoint)
+    lam.create_function(
+        FunctionName="bad-function", Runtime="python3.8", Role=role, Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"DB_PASSWORD": "hunter2-hunter2-prod", "LOG_LEVEL": "debug"}},
+    )
+    lam.create_function_url_config(FunctionName="bad-function", AuthType="NONE")
+    lam.add_permission(FunctionName="bad-function", StatementId="anyone", Action="lambda:InvokeFunction", Principal="*")
+    lam.create_function(
+        FunctionName="good-function", Runtime="python3.12", Role=role, Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"LOG_LEVEL": "info", "DB_PASSWORD_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:{account}:secret:db"}},
+    )
+    lam.create_function_url_config(FunctionName="good-function", AuthType="AWS_IAM")
+    lam.add_permission(
+        FunctionName="good-function", StatementId="uploads", Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::good-private-bucket",
+    )
+
     # --- CloudTrail --------------------------------------------------------
     trail = client("cloudtrail", endpoint)
     s3.create_bucket(Bucket="bad-trail-logs")

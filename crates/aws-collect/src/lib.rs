@@ -21,6 +21,9 @@ mod cloudtrail;
 mod ec2;
 mod iam;
 mod kms;
+mod lambda;
+mod organizations;
+mod rds;
 mod s3;
 
 use std::sync::{Arc, Mutex};
@@ -34,6 +37,8 @@ use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 use palisade_aws::inventory::Regional;
 use palisade_aws::{Gap, Inventory};
+
+pub use organizations::organization_accounts;
 
 /// What `collect` needs to know.
 #[derive(Debug, Clone)]
@@ -74,6 +79,9 @@ pub enum CollectError {
     /// STS GetCallerIdentity failed: no usable credentials, or no network.
     #[error("cannot identify the AWS account (sts:GetCallerIdentity): {0}; check the credentials (AWS_PROFILE, --profile, aws sso login) and AWS_ENDPOINT_URL")]
     Identity(String),
+    /// Organizations ListAccounts failed (`--organization`).
+    #[error("cannot list the accounts of the AWS Organization (organizations:ListAccounts): {0}; run it with credentials of the management account or a delegated administrator")]
+    Organization(String),
 }
 
 /// Gaps recorded by concurrent collectors.
@@ -216,29 +224,22 @@ pub async fn collect(options: &CollectOptions) -> Result<Inventory, CollectError
     tracing::info!(account = %account_id, regions = regions.len(), "collecting");
 
     let iam_client = aws_sdk_iam::Client::new(&config);
+    let limit = options.service_timeout;
     let global = async {
-        let iam = with_timeout(
-            options.service_timeout,
-            "iam",
-            None,
-            &gaps,
-            iam::collect(&iam_client, &gaps),
+        tokio::join!(
+            with_timeout(limit, "iam", None, &gaps, iam::collect(&iam_client, &gaps)),
+            with_timeout(limit, "s3", None, &gaps, s3::collect(&config, &gaps)),
+            with_timeout(
+                limit,
+                "s3control",
+                None,
+                &gaps,
+                s3::account_public_access_block(&config, &account_id, &gaps)
+            ),
         )
-        .await
-        .flatten();
-        let s3 = with_timeout(
-            options.service_timeout,
-            "s3",
-            None,
-            &gaps,
-            s3::collect(&config, &gaps),
-        )
-        .await
-        .flatten();
-        (iam, s3)
     };
     let regional = collect_regions(&config, &regions, options, &gaps);
-    let ((iam, s3), regional) = tokio::join!(global, regional);
+    let ((iam, s3, account_pab), regional) = tokio::join!(global, regional);
 
     let mut gaps = gaps.take();
     gaps.sort_by(|a, b| {
@@ -254,8 +255,9 @@ pub async fn collect(options: &CollectOptions) -> Result<Inventory, CollectError
         partition,
         collected_at: Utc::now(),
         regions,
-        iam,
-        s3,
+        iam: iam.flatten(),
+        s3: s3.flatten(),
+        s3_account_public_access_block: account_pab.flatten(),
         regional,
         gaps,
     })
@@ -284,27 +286,44 @@ async fn collect_regions(
             let ec2_client = aws_sdk_ec2::Client::new(&config);
             let trail_client = aws_sdk_cloudtrail::Client::new(&config);
             let kms_client = aws_sdk_kms::Client::new(&config);
-            let (ec2, trails, kms_keys) = tokio::join!(
+            let rds_client = aws_sdk_rds::Client::new(&config);
+            let lambda_client = aws_sdk_lambda::Client::new(&config);
+            let r = Some(region.as_str());
+            let (ec2, trails, kms_keys, rds, lambda_functions) = tokio::join!(
                 with_timeout(
                     timeout,
                     "ec2",
-                    Some(&region),
+                    r,
                     &gaps,
                     ec2::collect(&ec2_client, &region, &gaps)
                 ),
                 with_timeout(
                     timeout,
                     "cloudtrail",
-                    Some(&region),
+                    r,
                     &gaps,
                     cloudtrail::collect(&trail_client, &region, &gaps)
                 ),
                 with_timeout(
                     timeout,
                     "kms",
-                    Some(&region),
+                    r,
                     &gaps,
                     kms::collect(&kms_client, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "rds",
+                    r,
+                    &gaps,
+                    rds::collect(&rds_client, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "lambda",
+                    r,
+                    &gaps,
+                    lambda::collect(&lambda_client, &region, &gaps)
                 ),
             );
             (
@@ -314,6 +333,8 @@ async fn collect_regions(
                     ec2: ec2.flatten(),
                     trails: trails.flatten(),
                     kms_keys: kms_keys.flatten(),
+                    rds: rds.flatten(),
+                    lambda_functions: lambda_functions.flatten(),
                 },
             )
         });

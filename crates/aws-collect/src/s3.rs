@@ -183,3 +183,61 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
     }
     bucket
 }
+
+/// The account-level public access block (S3 Control); `Some(None)` when none is configured.
+pub(crate) async fn account_public_access_block(
+    config: &SdkConfig,
+    account_id: &str,
+    gaps: &Gaps,
+) -> Option<Option<PublicAccessBlock>> {
+    let mut builder = aws_sdk_s3control::config::Builder::from(config);
+    if let Some(url) = config.endpoint_url() {
+        // S3 Control puts the account id in the host name; an emulator serves it at its own address.
+        builder = builder.endpoint_resolver(FixedEndpoint(url.to_string()));
+    }
+    let client = aws_sdk_s3control::Client::from_conf(builder.build());
+    match client
+        .get_public_access_block()
+        .account_id(account_id)
+        .send()
+        .await
+    {
+        Ok(out) => Some(
+            out.public_access_block_configuration()
+                .map(|c| PublicAccessBlock {
+                    block_public_acls: c.block_public_acls().unwrap_or(false),
+                    ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                    block_public_policy: c.block_public_policy().unwrap_or(false),
+                    restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+                }),
+        ),
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => Some(None),
+        Err(e) => {
+            gaps.push(Gap::new(
+                "s3control",
+                None,
+                "GetPublicAccessBlock",
+                None,
+                reason(&e),
+            ));
+            None
+        }
+    }
+}
+
+/// An endpoint resolver that always answers the configured URL.
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}

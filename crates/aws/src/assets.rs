@@ -194,6 +194,35 @@ pub fn assets(inv: &Inventory) -> Vec<Asset> {
         for k in regional.kms_keys.iter().flatten() {
             push("AWS::KMS::Key", k.arn.clone(), region, vec![], snapshot(k));
         }
+        if let Some(rds) = &regional.rds {
+            for i in &rds.instances {
+                push(
+                    "AWS::RDS::DBInstance",
+                    i.arn.clone(),
+                    region,
+                    vec![],
+                    snapshot(i),
+                );
+            }
+            for s in &rds.snapshots {
+                push(
+                    "AWS::RDS::DBSnapshot",
+                    s.arn.clone(),
+                    region,
+                    vec![],
+                    snapshot(s),
+                );
+            }
+        }
+        for f in regional.lambda_functions.iter().flatten() {
+            push(
+                "AWS::Lambda::Function",
+                f.arn.clone(),
+                region,
+                vec![],
+                snapshot(f),
+            );
+        }
     }
     out
 }

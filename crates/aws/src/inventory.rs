@@ -23,6 +23,14 @@ pub struct Inventory {
     pub iam: Option<Iam>,
     /// Buckets (a global listing, each bucket with its own region).
     pub s3: Option<S3>,
+    /// The account-level S3 public access block (S3 Control); `Some(None)`
+    /// when read and none is configured.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_absent"
+    )]
+    pub s3_account_public_access_block: Option<Option<PublicAccessBlock>>,
     /// One entry per collected region.
     pub regional: Vec<Regional>,
     /// What could not be read, and why.
@@ -322,6 +330,62 @@ pub struct Regional {
     pub trails: Option<Vec<Trail>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_keys: Option<Vec<KmsKey>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds: Option<Rds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_functions: Option<Vec<LambdaFunction>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Rds {
+    pub instances: Vec<DbInstance>,
+    /// Manual snapshots owned by the account.
+    pub snapshots: Vec<DbSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbInstance {
+    pub id: String,
+    pub arn: String,
+    pub engine: String,
+    pub publicly_accessible: bool,
+    pub storage_encrypted: bool,
+    /// Days automated backups are kept; 0 turns them off.
+    pub backup_retention_days: i32,
+    pub auto_minor_version_upgrade: bool,
+    pub multi_az: bool,
+    pub deletion_protection: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbSnapshot {
+    pub id: String,
+    pub arn: String,
+    pub encrypted: bool,
+    /// Whether anyone may restore it (`restore` attribute holds `all`);
+    /// `None` when the attribute could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LambdaFunction {
+    pub name: String,
+    pub arn: String,
+    pub runtime: String,
+    /// Names (never values) of environment variables whose name and value
+    /// look like a credential rather than a reference to a secret store.
+    pub secret_env_vars: Vec<String>,
+    /// The function URL's auth type (`NONE`, `AWS_IAM`); `None` without a URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_auth_type: Option<String>,
+    /// The resource-based policy; `None` without one (or when unreadable, with a gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

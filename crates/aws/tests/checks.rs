@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use palisade_aws::inventory::PasswordPolicyState;
+use palisade_aws::inventory::{PasswordPolicyState, PublicAccessBlock};
 use palisade_aws::{checks::CHECKS, exposure, scan, Inventory};
 
 fn fixture() -> Inventory {
@@ -92,6 +92,7 @@ fn account_wide_checks_fire_on_a_weak_account() {
         "aws.iam.root-access-key arn:aws:iam::111122223333:root",
         "aws.iam.root-mfa arn:aws:iam::111122223333:root",
         "aws.iam.support-role arn:aws:iam::111122223333:root",
+        "aws.s3.account-public-access-block arn:aws:s3::111122223333:account",
     ]
     .into_iter()
     .collect();
@@ -182,6 +183,28 @@ fn disabled_rules_and_families_do_not_run() {
 }
 
 #[test]
+fn an_account_public_access_block_neutralises_public_acls_and_policies() {
+    let mut inventory = fixture();
+    inventory.s3_account_public_access_block = Some(Some(PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    }));
+    let found = lines(&scan(&inventory, now(), &[]).findings);
+    for gone in [
+        "aws.s3.account-public-access-block arn:aws:s3::111122223333:account",
+        "aws.s3.public-read-acl arn:aws:s3:::pub-acl",
+        "aws.s3.public-write-acl arn:aws:s3:::pub-write",
+        "aws.s3.public-policy arn:aws:s3:::pub-policy",
+    ] {
+        assert!(!found.contains(gone), "{gone}");
+    }
+    // The bucket's own block is still reported as missing.
+    assert!(found.contains("aws.s3.public-access-block arn:aws:s3:::pub-acl"));
+}
+
+#[test]
 fn exposure_needs_a_public_ip_a_route_to_an_internet_gateway_and_an_open_group() {
     let inventory = fixture();
     let exposed = exposure::exposures(&inventory);
@@ -213,6 +236,8 @@ fn the_assets_of_the_fixture_cover_every_collected_resource() {
     assert_eq!(count("AWS::S3::Bucket"), 7);
     assert_eq!(count("AWS::EC2::Instance"), 4);
     assert_eq!(count("AWS::KMS::Key"), 6);
+    assert_eq!(count("AWS::RDS::DBInstance"), 2);
+    assert_eq!(count("AWS::Lambda::Function"), 2);
     let bucket = assets
         .iter()
         .find(|a| a.id == "arn:aws:s3:::pub-policy")

@@ -265,8 +265,12 @@ pub struct ScanAwsArgs {
     /// Assume this role and scan its account (repeatable: one account each).
     #[arg(long = "role-arn", value_name = "ARN")]
     pub role_arns: Vec<String>,
-    /// External id to pass when assuming --role-arn roles.
-    #[arg(long, value_name = "ID", requires = "role_arns")]
+    /// List the accounts of the AWS Organization (with the caller's credentials, from the
+    /// management or a delegated administrator account) and scan each by assuming ROLE_NAME in it.
+    #[arg(long, value_name = "ROLE_NAME", conflicts_with = "role_arns")]
+    pub organization: Option<String>,
+    /// External id to pass when assuming --role-arn or --organization roles.
+    #[arg(long, value_name = "ID")]
     pub external_id: Option<String>,
     /// Regions collected at once.
     #[arg(long, default_value_t = 8, value_name = "N")]

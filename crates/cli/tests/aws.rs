@@ -175,6 +175,25 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
             "aws.kms.rotation arn:aws:kms:us-east-1:123456789012:key/{}",
             s("bad_key_id")
         ),
+        "aws.s3.account-public-access-block arn:aws:s3::123456789012:account".into(),
+        // RDS
+        "aws.rds.public arn:aws:rds:us-east-1:123456789012:db:bad-db".into(),
+        "aws.rds.encryption arn:aws:rds:us-east-1:123456789012:db:bad-db".into(),
+        "aws.rds.backup arn:aws:rds:us-east-1:123456789012:db:bad-db".into(),
+        "aws.rds.minor-upgrade arn:aws:rds:us-east-1:123456789012:db:bad-db".into(),
+        "aws.rds.multi-az arn:aws:rds:us-east-1:123456789012:db:bad-db".into(),
+        "aws.rds.deletion-protection arn:aws:rds:us-east-1:123456789012:db:bad-db".into(),
+        "aws.rds.snapshot-public arn:aws:rds:us-east-1:123456789012:snapshot:bad-db-snapshot"
+            .into(),
+        "aws.rds.snapshot-encryption arn:aws:rds:us-east-1:123456789012:snapshot:bad-db-snapshot"
+            .into(),
+        // Lambda
+        "aws.lambda.url-no-auth arn:aws:lambda:us-east-1:123456789012:function:bad-function".into(),
+        "aws.lambda.public-policy arn:aws:lambda:us-east-1:123456789012:function:bad-function"
+            .into(),
+        "aws.lambda.env-secrets arn:aws:lambda:us-east-1:123456789012:function:bad-function".into(),
+        "aws.lambda.deprecated-runtime arn:aws:lambda:us-east-1:123456789012:function:bad-function"
+            .into(),
         // CloudTrail
         format!("aws.cloudtrail.logging {trail}"),
         format!("aws.cloudtrail.kms {trail}"),
@@ -300,7 +319,8 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
 #[test]
 fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
     // moto enforces IAM permissions after the first four calls: the three
-    // below create an auditor that may read IAM, EC2 and STS only.
+    // below create an auditor that may read IAM, EC2 and STS only: S3, S3
+    // Control, CloudTrail, KMS, RDS and Lambda are denied.
     let Some(moto) = start_moto(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]) else {
         return;
     };
@@ -353,8 +373,11 @@ fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
         errors,
         BTreeSet::from([
             "aws://123456789012/global/s3:ListBuckets true".to_string(),
+            "aws://123456789012/global/s3control:GetPublicAccessBlock true".to_string(),
             "aws://123456789012/us-east-1/cloudtrail:DescribeTrails true".to_string(),
             "aws://123456789012/us-east-1/kms:ListKeys true".to_string(),
+            "aws://123456789012/us-east-1/lambda:ListFunctions true".to_string(),
+            "aws://123456789012/us-east-1/rds:DescribeDBInstances true".to_string(),
         ])
     );
     let rules: BTreeSet<&str> = report["findings"]
@@ -370,9 +393,17 @@ fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
         "{rules:?}"
     );
     assert!(
-        rules.iter().all(|r| !r.starts_with("aws.s3.")
-            && !r.starts_with("aws.kms.")
-            && !r.starts_with("aws.cloudtrail.")),
+        rules.iter().all(|r| {
+            [
+                "aws.s3.",
+                "aws.kms.",
+                "aws.cloudtrail.",
+                "aws.rds.",
+                "aws.lambda.",
+            ]
+            .iter()
+            .all(|denied| !r.starts_with(denied))
+        }),
         "{rules:?}"
     );
     let s3_denied = report["errors"]
@@ -392,4 +423,81 @@ fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
             .contains("AccessDenied"),
         "{s3_denied}"
     );
+}
+
+#[test]
+fn organization_scans_every_member_account_through_the_role() {
+    let Some(moto) = start_moto(&[]) else {
+        return;
+    };
+    // An organization with one member account, and a public bucket in the
+    // member, created through the role palisade will assume.
+    let program = format!(
+        "import boto3\n\
+         kw = dict(endpoint_url='{}', region_name='us-east-1')\n\
+         org = boto3.client('organizations', aws_access_key_id='testing', aws_secret_access_key='testing', **kw)\n\
+         org.create_organization(FeatureSet='ALL')\n\
+         member = org.create_account(Email='member@example.org', AccountName='member')['CreateAccountStatus']['AccountId']\n\
+         sts = boto3.client('sts', aws_access_key_id='testing', aws_secret_access_key='testing', **kw)\n\
+         creds = sts.assume_role(RoleArn=f'arn:aws:iam::{{member}}:role/audit', RoleSessionName='seed')['Credentials']\n\
+         s3 = boto3.client('s3', aws_access_key_id=creds['AccessKeyId'], aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'], **kw)\n\
+         s3.create_bucket(Bucket='member-public')\n\
+         s3.put_bucket_acl(Bucket='member-public', ACL='public-read')\n\
+         print(member)",
+        moto.endpoint()
+    );
+    let member = python(&moto, &["-c", &program]).trim().to_string();
+    let home = TempDir::new().expect("home");
+    let out = palisade(home.path(), &moto)
+        .args([
+            "scan",
+            "aws",
+            "--regions",
+            "us-east-1",
+            "--organization",
+            "audit",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    let accounts: BTreeSet<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["resource"]["account"].as_str())
+        .collect();
+    assert_eq!(accounts, BTreeSet::from(["123456789012", member.as_str()]));
+    let member_bucket = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule_id"] == "aws.s3.public-read-acl")
+        .expect("the member's public bucket");
+    assert_eq!(
+        member_bucket["resource"]["id"],
+        "arn:aws:s3:::member-public"
+    );
+    assert_eq!(member_bucket["resource"]["account"], member.as_str());
+    // One collection per account in the store.
+    let collections = palisade(home.path(), &moto)
+        .args(["assets", "collections", "--format", "json"])
+        .output()
+        .expect("runs");
+    let collections = json_of(&collections);
+    let collected: BTreeSet<&str> = collections
+        .as_array()
+        .expect("collections")
+        .iter()
+        .filter_map(|c| c["account"].as_str())
+        .collect();
+    assert_eq!(collected, BTreeSet::from(["123456789012", member.as_str()]));
 }

@@ -13,6 +13,8 @@ mod cloudtrail;
 mod ec2;
 mod iam;
 mod kms;
+pub mod lambda;
+mod rds;
 mod s3;
 
 /// CIS AWS Foundations Benchmark, the version control ids refer to (as in the IaC engine).
@@ -156,6 +158,7 @@ pub static CHECKS: &[Check] = &[
     s3::VERSIONING,
     s3::ACCESS_LOGGING,
     s3::ACLS_ENABLED,
+    s3::ACCOUNT_PUBLIC_ACCESS_BLOCK,
     // EC2 and VPC
     ec2::SG_SSH,
     ec2::SG_RDP,
@@ -189,6 +192,20 @@ pub static CHECKS: &[Check] = &[
     kms::ROTATION,
     kms::PUBLIC_POLICY,
     kms::PENDING_DELETION,
+    // RDS
+    rds::PUBLIC,
+    rds::ENCRYPTION,
+    rds::MINOR_UPGRADE,
+    rds::BACKUP,
+    rds::DELETION_PROTECTION,
+    rds::MULTI_AZ,
+    rds::SNAPSHOT_PUBLIC,
+    rds::SNAPSHOT_ENCRYPTION,
+    // Lambda
+    lambda::URL_NO_AUTH,
+    lambda::PUBLIC_POLICY,
+    lambda::ENV_SECRETS,
+    lambda::DEPRECATED_RUNTIME,
 ];
 
 /// Every built-in rule's metadata.

@@ -27,9 +27,16 @@ fn partition(inv: &Inventory) -> &str {
     }
 }
 
-/// Whether the bucket's public access block neutralises public ACLs.
-fn ignores_public_acls(bucket: &Bucket) -> bool {
+/// Whether the bucket's or the account's public access block neutralises public ACLs.
+fn ignores_public_acls(inv: &Inventory, bucket: &Bucket) -> bool {
     matches!(bucket.public_access_block, Some(Some(pab)) if pab.ignore_public_acls)
+        || matches!(inv.s3_account_public_access_block, Some(Some(pab)) if pab.ignore_public_acls)
+}
+
+/// Whether the bucket's or the account's public access block neutralises public policies.
+fn restricts_public_buckets(inv: &Inventory, bucket: &Bucket) -> bool {
+    matches!(bucket.public_access_block, Some(Some(pab)) if pab.restrict_public_buckets)
+        || matches!(inv.s3_account_public_access_block, Some(Some(pab)) if pab.restrict_public_buckets)
 }
 
 /// Public ACL grants whose permission is one of `permissions`, as evidence strings.
@@ -62,7 +69,7 @@ pub(crate) const PUBLIC_READ_ACL: Check = Check {
         id: "aws.s3.public-read-acl",
         title: "S3 bucket ACL lets everyone list or read",
         severity: Severity::High,
-        description: "An ACL grant to AllUsers (anyone) or AuthenticatedUsers (any AWS account) with READ, READ_ACP or FULL_CONTROL exposes the bucket's listing or ACL to the internet. Not reported when the bucket's public access block ignores public ACLs.",
+        description: "An ACL grant to AllUsers (anyone) or AuthenticatedUsers (any AWS account) with READ, READ_ACP or FULL_CONTROL exposes the bucket's listing or ACL to the internet. Not reported when the bucket's or the account's public access block ignores public ACLs.",
         remediation: "Remove the grant (aws s3api put-bucket-acl --acl private), set Object Ownership to BucketOwnerEnforced and turn on the bucket's public access block.",
         references: &["https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html"],
         compliance: &[(CIS_AWS, "2.1.4"), (SOC2, "CC6.1"), (ISO, "A.8.3")],
@@ -71,7 +78,7 @@ pub(crate) const PUBLIC_READ_ACL: Check = Check {
     run: |inv, _| {
         buckets(inv)
             .iter()
-            .filter(|b| !ignores_public_acls(b))
+            .filter(|b| !ignores_public_acls(inv, b))
             .filter_map(|b| {
                 let grants = public_grants(b, &["READ", "READ_ACP", "FULL_CONTROL"]);
                 (!grants.is_empty()).then(|| hit(inv, b, format!("bucket `{}` is readable by everyone through its ACL", b.name)).evidence(grants.join(", ")))
@@ -85,7 +92,7 @@ pub(crate) const PUBLIC_WRITE_ACL: Check = Check {
         id: "aws.s3.public-write-acl",
         title: "S3 bucket ACL lets everyone write",
         severity: Severity::Critical,
-        description: "A WRITE, WRITE_ACP or FULL_CONTROL grant to AllUsers or AuthenticatedUsers lets anyone upload, overwrite or re-permission content: malware hosting, defacement and a bill. Not reported when the bucket's public access block ignores public ACLs.",
+        description: "A WRITE, WRITE_ACP or FULL_CONTROL grant to AllUsers or AuthenticatedUsers lets anyone upload, overwrite or re-permission content: malware hosting, defacement and a bill. Not reported when the bucket's or the account's public access block ignores public ACLs.",
         remediation: "Remove the grant (aws s3api put-bucket-acl --acl private), set Object Ownership to BucketOwnerEnforced and turn on the bucket's public access block.",
         references: &["https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html"],
         compliance: &[(CIS_AWS, "2.1.4"), (SOC2, "CC6.1"), (ISO, "A.8.3")],
@@ -94,7 +101,7 @@ pub(crate) const PUBLIC_WRITE_ACL: Check = Check {
     run: |inv, _| {
         buckets(inv)
             .iter()
-            .filter(|b| !ignores_public_acls(b))
+            .filter(|b| !ignores_public_acls(inv, b))
             .filter_map(|b| {
                 let grants = public_grants(b, &["WRITE", "WRITE_ACP", "FULL_CONTROL"]);
                 (!grants.is_empty()).then(|| hit(inv, b, format!("bucket `{}` is writable by everyone through its ACL", b.name)).evidence(grants.join(", ")))
@@ -108,7 +115,7 @@ pub(crate) const PUBLIC_POLICY: Check = Check {
         id: "aws.s3.public-policy",
         title: "S3 bucket policy allows access to everyone",
         severity: Severity::Critical,
-        description: "A bucket policy statement with Principal \"*\" and no condition naming the caller (organisation, account, VPC endpoint) opens the bucket to the internet. Not reported when the bucket's public access block restricts public buckets.",
+        description: "A bucket policy statement with Principal \"*\" and no condition naming the caller (organisation, account, VPC endpoint) opens the bucket to the internet. Not reported when the bucket's or the account's public access block restricts public buckets.",
         remediation: "Remove the public statement or add a condition (aws:PrincipalOrgID, aws:SourceVpce); serve public content through CloudFront with origin access control instead.",
         references: &["https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status"],
         compliance: &[(CIS_AWS, "2.1.4"), (SOC2, "CC6.1"), (ISO, "A.8.3")],
@@ -117,7 +124,7 @@ pub(crate) const PUBLIC_POLICY: Check = Check {
     run: |inv, _| {
         buckets(inv)
             .iter()
-            .filter(|b| !matches!(b.public_access_block, Some(Some(pab)) if pab.restrict_public_buckets))
+            .filter(|b| !restricts_public_buckets(inv, b))
             .filter_map(|b| {
                 let Some(Some(doc)) = &b.policy else { return None };
                 let public = policy::public_statements(doc);
@@ -320,5 +327,32 @@ pub(crate) const ACLS_ENABLED: Check = Check {
                 })
             })
             .collect()
+    },
+};
+
+pub(crate) const ACCOUNT_PUBLIC_ACCESS_BLOCK: Check = Check {
+    rule: RuleSpec {
+        id: "aws.s3.account-public-access-block",
+        title: "S3 public access block is not fully on for the account",
+        severity: Severity::Medium,
+        description: "The account-level public access block applies to every bucket, present and future, whatever their own settings: the one switch that keeps a new bucket from being made public by mistake.",
+        remediation: "aws s3control put-public-access-block --account-id ACCOUNT --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true (after moving intentionally public content behind CloudFront).",
+        references: &["https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-block-public-access-account.html"],
+        compliance: &[(CIS_AWS, "2.1.4"), (SOC2, "CC6.1"), (ISO, "A.8.3")],
+        prowler: &["s3_account_level_public_access_blocks"],
+    },
+    run: |inv, _| {
+        let Some(pab) = &inv.s3_account_public_access_block else { return vec![] };
+        if pab.is_some_and(|p| p.all_on()) {
+            return vec![];
+        }
+        let evidence = match pab {
+            None => "no account PublicAccessBlockConfiguration".to_string(),
+            Some(p) => format!(
+                "BlockPublicAcls: {}, IgnorePublicAcls: {}, BlockPublicPolicy: {}, RestrictPublicBuckets: {}",
+                p.block_public_acls, p.ignore_public_acls, p.block_public_policy, p.restrict_public_buckets
+            ),
+        };
+        vec![Hit::new("AWS::Account", format!("arn:{}:s3::{}:account", partition(inv), inv.account_id), "the account has no complete S3 public access block").evidence(evidence)]
     },
 };

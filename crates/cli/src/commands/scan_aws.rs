@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use palisade_aws::Inventory;
-use palisade_aws_collect::{collect, CollectOptions};
-use palisade_core::ScanOutput;
+use palisade_aws_collect::{collect, identity, organization_accounts, sdk_config, CollectOptions};
+use palisade_core::{ScanError, ScanOutput};
 
 use super::scan::{finish_scan, ScanResult};
 use crate::args::{GlobalArgs, ScanAwsArgs};
@@ -26,8 +26,16 @@ pub fn run(global: &GlobalArgs, args: ScanAwsArgs) -> Result<Outcome> {
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),
         ..CollectOptions::default()
     };
-    // One collection per account: the caller's own, or each --role-arn.
-    let targets: Vec<CollectOptions> = if args.role_arns.is_empty() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // One collection per account: the caller's own, each --role-arn, or each
+    // account of the organization.
+    let targets: Vec<CollectOptions> = if let Some(role_name) = &args.organization {
+        runtime.block_on(organization_targets(&base, role_name))?
+    } else if args.role_arns.is_empty() {
         vec![base]
     } else {
         args.role_arns
@@ -38,27 +46,34 @@ pub fn run(global: &GlobalArgs, args: ScanAwsArgs) -> Result<Outcome> {
             })
             .collect()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let mut inventories: Vec<Inventory> = Vec::new();
+    let mut failed_accounts: Vec<ScanError> = Vec::new();
     for target in &targets {
-        let inventory =
-            runtime
-                .block_on(collect(target))
-                .with_context(|| match &target.role_arn {
-                    Some(arn) => format!("cannot scan the account of {arn}"),
-                    None => "cannot scan the AWS account".to_string(),
-                })?;
-        tracing::info!(
-            account = %inventory.account_id,
-            regions = inventory.regions.len(),
-            gaps = inventory.gaps.len(),
-            "collected"
-        );
-        inventories.push(inventory);
+        match runtime.block_on(collect(target)) {
+            Ok(inventory) => {
+                tracing::info!(
+                    account = %inventory.account_id,
+                    regions = inventory.regions.len(),
+                    gaps = inventory.gaps.len(),
+                    "collected"
+                );
+                inventories.push(inventory);
+            }
+            // With several accounts, one that cannot be entered is not checked; the others are.
+            Err(error) if targets.len() > 1 => {
+                let who = target
+                    .role_arn
+                    .clone()
+                    .unwrap_or_else(|| "the caller's account".to_string());
+                tracing::warn!(account = %who, %error, "account not scanned");
+                failed_accounts.push(ScanError {
+                    path: format!("aws://{who}"),
+                    line: None,
+                    message: format!("not checked: {error}"),
+                });
+            }
+            Err(error) => return Err(error).context("cannot scan the AWS account"),
+        }
     }
     drop(runtime);
 
@@ -69,7 +84,10 @@ pub fn run(global: &GlobalArgs, args: ScanAwsArgs) -> Result<Outcome> {
         .cloned()
         .collect();
     let now = Utc::now();
-    let mut output = ScanOutput::default();
+    let mut output = ScanOutput {
+        errors: failed_accounts,
+        ..ScanOutput::default()
+    };
     for inventory in &inventories {
         let scanned = palisade_aws::scan(inventory, now, &disabled);
         output.findings.extend(scanned.findings);
@@ -116,4 +134,25 @@ fn scope(inventories: &[Inventory], explicit_regions: &[String]) -> String {
         scope.push_str(&regions.join(","));
     }
     scope
+}
+
+/// The caller's own account with its own credentials, and every other
+/// active account of the organization through `role_name`.
+async fn organization_targets(
+    base: &CollectOptions,
+    role_name: &str,
+) -> Result<Vec<CollectOptions>> {
+    let config = sdk_config(base).await;
+    let (own_account, partition) = identity(&config).await?;
+    let accounts = organization_accounts(&config).await?;
+    tracing::info!(accounts = accounts.len(), "organization listed");
+    let mut targets = vec![base.clone()];
+    for (account, name) in accounts.into_iter().filter(|(id, _)| *id != own_account) {
+        tracing::debug!(%account, %name, "member account");
+        targets.push(CollectOptions {
+            role_arn: Some(format!("arn:{partition}:iam::{account}:role/{role_name}")),
+            ..base.clone()
+        });
+    }
+    Ok(targets)
 }
