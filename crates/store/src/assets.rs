@@ -347,3 +347,121 @@ impl AssetRow {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, hour, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn asset(kind: &str, id: &str, snapshot: Value) -> NewAsset {
+        NewAsset {
+            kind: kind.into(),
+            id: id.into(),
+            region: "us-east-1".into(),
+            tags: vec![("team".into(), "core".into())],
+            snapshot,
+        }
+    }
+
+    #[tokio::test]
+    async fn collections_record_assets_and_diff_what_appeared_vanished_and_changed() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let store = Store::open(&dir.path().join("p.db").to_string_lossy())
+            .await
+            .expect("opens");
+        let regions = vec!["us-east-1".to_string()];
+        let first = store
+            .record_collection(
+                "111122223333",
+                &regions,
+                &[
+                    asset(
+                        "AWS::EC2::SecurityGroup",
+                        "sg-1",
+                        json!({"id": "sg-1", "ingress": [22]}),
+                    ),
+                    asset("AWS::EC2::Volume", "vol-1", json!({"id": "vol-1"})),
+                ],
+                0,
+                at(1),
+            )
+            .await
+            .expect("first collection");
+        let second = store
+            .record_collection(
+                "111122223333",
+                &regions,
+                &[
+                    asset(
+                        "AWS::EC2::SecurityGroup",
+                        "sg-1",
+                        json!({"id": "sg-1", "ingress": []}),
+                    ),
+                    asset(
+                        "AWS::S3::Bucket",
+                        "arn:aws:s3:::new",
+                        json!({"name": "new"}),
+                    ),
+                ],
+                2,
+                at(2),
+            )
+            .await
+            .expect("second collection");
+
+        let diff = store.diff_collections(first, second).await.expect("diff");
+        let ids = |list: &[AssetChange]| list.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&diff.appeared), ["arn:aws:s3:::new"]);
+        assert_eq!(ids(&diff.vanished), ["vol-1"]);
+        assert_eq!(ids(&diff.changed), ["sg-1"]);
+        assert_eq!(diff.changed[0].fields, ["ingress"]);
+
+        let present = store
+            .list_assets(&AssetFilter::default())
+            .await
+            .expect("list");
+        assert_eq!(present.len(), 2);
+        let all = store
+            .list_assets(&AssetFilter {
+                include_vanished: true,
+                ..AssetFilter::default()
+            })
+            .await
+            .expect("list");
+        let volume = all
+            .iter()
+            .find(|a| a.id == "vol-1")
+            .expect("vanished volume kept");
+        assert!(!volume.present);
+        assert_eq!(volume.last_seen, at(1));
+
+        let sg = store.get_assets("sg-1").await.expect("get");
+        assert_eq!(sg[0].first_seen, at(1));
+        assert_eq!(sg[0].last_seen, at(2));
+        assert_eq!(sg[0].tags.get("team").map(String::as_str), Some("core"));
+        assert_eq!(sg[0].snapshot, Some(json!({"id": "sg-1", "ingress": []})));
+
+        let collections = store
+            .list_collections(Some("111122223333"))
+            .await
+            .expect("collections");
+        assert_eq!(
+            collections.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [second, first]
+        );
+        assert_eq!(collections[0].gaps, 2);
+        assert!(matches!(
+            store.diff_collections(first, 999).await,
+            Err(Error::NotFound(_))
+        ));
+        store.close().await;
+    }
+}
