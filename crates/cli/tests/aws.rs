@@ -501,3 +501,108 @@ fn organization_scans_every_member_account_through_the_role() {
         .collect();
     assert_eq!(collected, BTreeSet::from(["123456789012", member.as_str()]));
 }
+
+/// An AWS endpoint that answers STS GetCallerIdentity and fails everything
+/// else with 503 ServiceUnavailable, counting the requests it gets.
+const FAILING_ENDPOINT: &str = r#"
+import http.server, sys, threading
+count = {"n": 0}
+lock = threading.Lock()
+IDENTITY = b"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/test</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"""
+FAIL = b"""<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>try again</Message></Error><RequestId>1</RequestId></ErrorResponse>"""
+class Handler(http.server.BaseHTTPRequestHandler):
+    def respond(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with lock:
+            count["n"] += 1
+        if b"GetCallerIdentity" in body:
+            status, payload = 200, IDENTITY
+        else:
+            status, payload = 503, FAIL
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+    do_GET = do_POST = do_PUT = do_HEAD = respond
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+sys.stdin.read()
+print(count["n"], flush=True)
+"#;
+
+#[test]
+fn transient_errors_are_retried_then_reported_and_the_scan_finishes() {
+    let Some(moto) = start_moto(&[]) else {
+        return;
+    };
+    use std::io::BufRead as _;
+    let mut server = Process::new(&moto.python)
+        .args(["-c", FAILING_ENDPOINT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("endpoint starts");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let port = lines.next().expect("port line").expect("port");
+    let home = TempDir::new().expect("home");
+    let started = std::time::Instant::now();
+    let out = palisade(home.path(), &moto)
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .args([
+            "scan",
+            "aws",
+            "--regions",
+            "us-east-1",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .output()
+        .expect("runs");
+    let elapsed = started.elapsed();
+    // Closing its stdin makes the endpoint print how many requests it got.
+    drop(server.stdin.take());
+    let requests: u64 = lines
+        .next()
+        .expect("count line")
+        .expect("count")
+        .trim()
+        .parse()
+        .expect("a number");
+    let _ = server.wait();
+
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
+    let errors: BTreeSet<&str> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    // Every service's first call failed: each is reported, none passes.
+    for expected in [
+        "aws://123456789012/global/iam:GetAccountAuthorizationDetails",
+        "aws://123456789012/global/s3:ListBuckets",
+        "aws://123456789012/global/s3control:GetPublicAccessBlock",
+        "aws://123456789012/us-east-1/ec2:DescribeInstances",
+        "aws://123456789012/us-east-1/cloudtrail:DescribeTrails",
+        "aws://123456789012/us-east-1/kms:ListKeys",
+        "aws://123456789012/us-east-1/rds:DescribeDBInstances",
+        "aws://123456789012/us-east-1/lambda:ListFunctions",
+    ] {
+        assert!(errors.contains(expected), "{expected} not in {errors:?}");
+    }
+    // Each of those calls was attempted 5 times (adaptive retry with backoff).
+    assert!(requests >= 1 + 8 * 5, "{requests} requests");
+    assert!(elapsed < std::time::Duration::from_secs(120), "{elapsed:?}");
+}
