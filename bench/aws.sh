@@ -54,7 +54,7 @@ echo "palisade: $("$PALISADE_BIN" --version) ($PALISADE_BIN)"
 measure() { # name, command...
   local name="$1"; shift
   /usr/bin/time -f "%e %U %S %M" -o "$WORK/$name.time" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || true
-  read -r wall user sys rss < "$WORK/$name.time"
+  read -r wall user sys rss < <(tail -n 1 "$WORK/$name.time")
   printf '%-9s wall %6.2f s   cpu %6.2f s   peak RSS %5d MB\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))"
 }
 

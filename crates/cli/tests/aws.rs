@@ -603,6 +603,6 @@ fn transient_errors_are_retried_then_reported_and_the_scan_finishes() {
         assert!(errors.contains(expected), "{expected} not in {errors:?}");
     }
     // Each of those calls was attempted 5 times (adaptive retry with backoff).
-    assert!(requests >= 1 + 8 * 5, "{requests} requests");
+    assert!(requests > 8 * 5, "{requests} requests");
     assert!(elapsed < std::time::Duration::from_secs(120), "{elapsed:?}");
 }
