@@ -66,13 +66,14 @@ if [ "$PALISADE_ONLY" = 0 ]; then
     --output-formats json-ocsf --output-directory "$WORK/prowler" --output-filename report --no-banner
 fi
 
+"$PALISADE_BIN" rules list --format json > "$WORK/rules.json"
 echo "== planted problems found"
 "$VENV/bin/python" - "$WORK" "$PALISADE_ONLY" <<'PY'
 import json, os, subprocess, sys
 work, palisade_only = sys.argv[1], sys.argv[2] == "1"
 seed = json.load(open(f"{work}/seed.json"))
 report = json.load(open(f"{work}/palisade.out"))
-rules = {r["id"]: [p["id"] for p in r.get("peers", []) if p["tool"] == "prowler"] for r in report.get("rules", [])}
+rules = {r["id"]: [p["id"] for p in r.get("peers", []) if p["tool"] == "prowler"] for r in json.load(open(f"{work}/rules.json"))}
 ids = [v for k, v in seed.items() if k.startswith("bad_")]
 def planted(resource):
     return "bad-" in resource or any(resource.endswith(i) for i in ids)

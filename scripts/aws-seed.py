@@ -218,6 +218,9 @@ def seed(endpoint):
         Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::good-private-bucket",
     )
 
+    # --- Detection: GuardDuty on (good); Config and Security Hub left off (bad) ---
+    client("guardduty", endpoint).create_detector(Enable=True)
+
     # --- CloudTrail --------------------------------------------------------
     trail = client("cloudtrail", endpoint)
     s3.create_bucket(Bucket="bad-trail-logs")

@@ -18,6 +18,7 @@
 //!   [`CollectOptions::concurrency`] at a time.
 
 mod cloudtrail;
+mod detection;
 mod ec2;
 mod iam;
 mod kms;
@@ -289,7 +290,16 @@ async fn collect_regions(
             let rds_client = aws_sdk_rds::Client::new(&config);
             let lambda_client = aws_sdk_lambda::Client::new(&config);
             let r = Some(region.as_str());
-            let (ec2, trails, kms_keys, rds, lambda_functions) = tokio::join!(
+            let (
+                ec2,
+                trails,
+                kms_keys,
+                rds,
+                lambda_functions,
+                guardduty,
+                config_recording,
+                securityhub,
+            ) = tokio::join!(
                 with_timeout(
                     timeout,
                     "ec2",
@@ -325,6 +335,27 @@ async fn collect_regions(
                     &gaps,
                     lambda::collect(&lambda_client, &region, &gaps)
                 ),
+                with_timeout(
+                    timeout,
+                    "guardduty",
+                    r,
+                    &gaps,
+                    detection::guardduty(&config, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "config",
+                    r,
+                    &gaps,
+                    detection::config_recording(&config, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "securityhub",
+                    r,
+                    &gaps,
+                    detection::securityhub(&config, &region, &gaps)
+                ),
             );
             (
                 index,
@@ -335,6 +366,9 @@ async fn collect_regions(
                     kms_keys: kms_keys.flatten(),
                     rds: rds.flatten(),
                     lambda_functions: lambda_functions.flatten(),
+                    guardduty_enabled: guardduty.flatten(),
+                    config_recording: config_recording.flatten(),
+                    securityhub_enabled: securityhub.flatten(),
                 },
             )
         });

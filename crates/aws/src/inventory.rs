@@ -334,6 +334,15 @@ pub struct Regional {
     pub rds: Option<Rds>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda_functions: Option<Vec<LambdaFunction>>,
+    /// Whether a GuardDuty detector is enabled in the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardduty_enabled: Option<bool>,
+    /// Whether an AWS Config recorder is recording in the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_recording: Option<bool>,
+    /// Whether Security Hub is enabled in the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub securityhub_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

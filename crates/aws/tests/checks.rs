@@ -93,6 +93,9 @@ fn account_wide_checks_fire_on_a_weak_account() {
         "aws.iam.root-mfa arn:aws:iam::111122223333:root",
         "aws.iam.support-role arn:aws:iam::111122223333:root",
         "aws.s3.account-public-access-block arn:aws:s3::111122223333:account",
+        "aws.config.enabled arn:aws:config:eu-west-1:111122223333:account",
+        "aws.guardduty.enabled arn:aws:guardduty:eu-west-1:111122223333:account",
+        "aws.securityhub.enabled arn:aws:securityhub:eu-west-1:111122223333:account",
     ]
     .into_iter()
     .collect();

@@ -10,6 +10,7 @@ use palisade_core::{Category, ComplianceRef, PeerId, Rule, Severity};
 use crate::inventory::Inventory;
 
 mod cloudtrail;
+mod detection;
 mod ec2;
 mod iam;
 mod kms;
@@ -206,6 +207,10 @@ pub static CHECKS: &[Check] = &[
     lambda::PUBLIC_POLICY,
     lambda::ENV_SECRETS,
     lambda::DEPRECATED_RUNTIME,
+    // Detection and recording
+    detection::GUARDDUTY,
+    detection::CONFIG,
+    detection::SECURITY_HUB,
 ];
 
 /// Every built-in rule's metadata.
