@@ -334,7 +334,24 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
         .await
     {
         Ok(snapshots) => {
-            // One attribute call per snapshot, a few at a time.
+            // The snapshots anyone may restore are the candidates (usually
+            // none); each is confirmed by its attribute, a few at a time. If
+            // the candidate listing fails, every snapshot is confirmed.
+            let candidates: Option<std::collections::HashSet<String>> = client
+                .describe_snapshots()
+                .owner_ids("self")
+                .restorable_by_user_ids("all")
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .ok()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|s| s.snapshot_id().map(str::to_string))
+                        .collect()
+                });
             let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(SNAPSHOT_CONCURRENCY));
             let mut tasks = tokio::task::JoinSet::new();
             for (index, s) in snapshots.iter().enumerate() {
@@ -342,7 +359,11 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
                 let encrypted = s.encrypted().unwrap_or(false);
                 let client = client.clone();
                 let semaphore = semaphore.clone();
+                let candidate = candidates.as_ref().is_none_or(|c| c.contains(&id));
                 tasks.spawn(async move {
+                    if !candidate {
+                        return (index, id, encrypted, Ok(false));
+                    }
                     let _permit = semaphore.acquire_owned().await;
                     let public = client
                         .describe_snapshot_attribute()
