@@ -167,6 +167,27 @@ def seed(endpoint):
     out["bad_snapshot"], out["good_snapshot"] = snapshot, good_snapshot
     out["bad_eip"] = ec2.allocate_address(Domain="vpc")["AllocationId"]
 
+    # --- ELBv2: a public ALB serving plain HTTP; an internal one redirecting to HTTPS ---
+    elb = client("elbv2", endpoint)
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    web_sg = ec2.create_security_group(GroupName="bad-web-lb", Description="http from anywhere", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=web_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    targets = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+    bad_lb = elb.create_load_balancer(
+        Name="bad-web-lb", Subnets=subnets, SecurityGroups=[web_sg], Scheme="internet-facing", Type="application",
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    elb.create_listener(LoadBalancerArn=bad_lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": targets}])
+    good_lb = elb.create_load_balancer(
+        Name="good-internal-lb", Subnets=subnets, SecurityGroups=[good_sg], Scheme="internal", Type="application",
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    elb.create_listener(
+        LoadBalancerArn=good_lb, Protocol="HTTP", Port=80,
+        DefaultActions=[{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}],
+    )
+    out["bad_lb"], out["good_lb"] = bad_lb, good_lb
+
     # --- KMS -------------------------------------------------------------
     kms = client("kms", endpoint)
     out["bad_key_id"] = kms.create_key(Description="bad: never rotated")["KeyMetadata"]["KeyId"]

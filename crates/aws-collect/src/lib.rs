@@ -20,6 +20,7 @@
 mod cloudtrail;
 mod detection;
 mod ec2;
+mod elbv2;
 mod iam;
 mod kms;
 mod lambda;
@@ -289,6 +290,7 @@ async fn collect_regions(
             let kms_client = aws_sdk_kms::Client::new(&config);
             let rds_client = aws_sdk_rds::Client::new(&config);
             let lambda_client = aws_sdk_lambda::Client::new(&config);
+            let elb_client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
             let r = Some(region.as_str());
             let (
                 ec2,
@@ -299,6 +301,7 @@ async fn collect_regions(
                 guardduty,
                 config_recording,
                 securityhub,
+                load_balancers,
             ) = tokio::join!(
                 with_timeout(
                     timeout,
@@ -356,6 +359,13 @@ async fn collect_regions(
                     &gaps,
                     detection::securityhub(&config, &region, &gaps)
                 ),
+                with_timeout(
+                    timeout,
+                    "elbv2",
+                    r,
+                    &gaps,
+                    elbv2::collect(&elb_client, &region, &gaps)
+                ),
             );
             (
                 index,
@@ -369,6 +379,7 @@ async fn collect_regions(
                     guardduty_enabled: guardduty.flatten(),
                     config_recording: config_recording.flatten(),
                     securityhub_enabled: securityhub.flatten(),
+                    load_balancers: load_balancers.flatten(),
                 },
             )
         });

@@ -214,6 +214,15 @@ pub fn assets(inv: &Inventory) -> Vec<Asset> {
                 );
             }
         }
+        for lb in regional.load_balancers.iter().flatten() {
+            push(
+                "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                lb.arn.clone(),
+                region,
+                vec![],
+                snapshot(lb),
+            );
+        }
         for f in regional.lambda_functions.iter().flatten() {
             push(
                 "AWS::Lambda::Function",

@@ -5,6 +5,9 @@
 //! `0.0.0.0/0` or `::/0`. "The security group is open" alone is not enough
 //! to be listed here: an instance without a public IP, or in a subnet with
 //! no route to an internet gateway, is not reachable whatever its groups say.
+//! Internet-facing load balancers are listed with the listener ports their
+//! security groups admit from the internet (all listeners for one without
+//! security groups, such as most network load balancers).
 //! Network ACLs are not evaluated yet (they can only narrow the result).
 
 use serde::Serialize;
@@ -14,16 +17,17 @@ use crate::inventory::{Ec2, Instance, Inventory, SecurityGroup, SgRule};
 /// One internet-reachable resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Exposure {
-    /// `AWS::EC2::Instance`.
+    /// `AWS::EC2::Instance` or `AWS::ElasticLoadBalancingV2::LoadBalancer`.
     pub kind: &'static str,
     pub id: String,
     pub region: String,
-    pub public_ip: String,
+    /// The public IP, or the load balancer's DNS name.
+    pub address: String,
     /// `tcp/22`, `tcp/8000-8100`, `udp/53`, `all`: what the internet can reach.
     pub ports: Vec<String>,
     /// The security groups that admit the internet.
     pub security_groups: Vec<String>,
-    /// The internet gateway the subnet routes to.
+    /// The internet gateway the subnet routes to (instances).
     pub gateway: String,
 }
 
@@ -35,6 +39,57 @@ pub fn exposures(inv: &Inventory) -> Vec<Exposure> {
         for instance in ec2.instances.iter().filter(|i| i.state != "terminated") {
             if let Some(exposure) = instance_exposure(&regional.region, ec2, instance) {
                 out.push(exposure);
+            }
+        }
+    }
+    for regional in &inv.regional {
+        let groups = regional
+            .ec2
+            .as_ref()
+            .map_or(&[][..], |e| e.security_groups.as_slice());
+        for lb in regional
+            .load_balancers
+            .iter()
+            .flatten()
+            .filter(|lb| lb.internet_facing)
+        {
+            let mut ports = Vec::new();
+            let mut admitting = Vec::new();
+            for listener in &lb.listeners {
+                let open_groups: Vec<&str> = groups
+                    .iter()
+                    .filter(|g| lb.security_groups.contains(&g.id))
+                    .filter(|g| {
+                        g.ingress.iter().any(|rule| {
+                            !rule.open_ranges().is_empty()
+                                && (rule.covers_tcp_port(listener.port) || rule.covers_all_ports())
+                        })
+                    })
+                    .map(|g| g.id.as_str())
+                    .collect();
+                if lb.security_groups.is_empty() || !open_groups.is_empty() {
+                    ports.push(format!(
+                        "{}/{}",
+                        listener.protocol.to_ascii_lowercase(),
+                        listener.port
+                    ));
+                    for g in open_groups {
+                        if !admitting.iter().any(|a: &String| a == g) {
+                            admitting.push(g.to_string());
+                        }
+                    }
+                }
+            }
+            if !ports.is_empty() {
+                out.push(Exposure {
+                    kind: "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                    id: lb.arn.clone(),
+                    region: regional.region.clone(),
+                    address: lb.dns_name.clone(),
+                    ports,
+                    security_groups: admitting,
+                    gateway: String::new(),
+                });
             }
         }
     }
@@ -72,7 +127,7 @@ fn instance_exposure(region: &str, ec2: &Ec2, instance: &Instance) -> Option<Exp
         kind: "AWS::EC2::Instance",
         id: instance.id.clone(),
         region: region.to_string(),
-        public_ip,
+        address: public_ip,
         ports,
         security_groups: groups,
         gateway,

@@ -343,6 +343,35 @@ pub struct Regional {
     /// Whether Security Hub is enabled in the region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub securityhub_enabled: Option<bool>,
+    /// Application and network load balancers (ELBv2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadBalancer {
+    pub name: String,
+    pub arn: String,
+    /// `application`, `network`, `gateway`.
+    pub kind: String,
+    /// Scheme `internet-facing` rather than `internal`.
+    pub internet_facing: bool,
+    pub dns_name: String,
+    pub security_groups: Vec<String>,
+    pub listeners: Vec<LbListener>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LbListener {
+    pub port: i32,
+    /// `HTTP`, `HTTPS`, `TCP`, `TLS`, `UDP` ...
+    pub protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
+    /// Whether the default action redirects to HTTPS.
+    pub redirects_to_https: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

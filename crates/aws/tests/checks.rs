@@ -210,12 +210,39 @@ fn an_account_public_access_block_neutralises_public_acls_and_policies() {
 #[test]
 fn exposure_needs_a_public_ip_a_route_to_an_internet_gateway_and_an_open_group() {
     let inventory = fixture();
-    let exposed = exposure::exposures(&inventory);
+    let exposed: Vec<_> = exposure::exposures(&inventory)
+        .into_iter()
+        .filter(|e| e.kind == "AWS::EC2::Instance")
+        .collect();
     assert_eq!(exposed.len(), 1, "{exposed:?}");
     assert_eq!(exposed[0].id, "i-web");
     assert_eq!(exposed[0].ports, ["tcp/443", "tcp/22"]);
     assert_eq!(exposed[0].gateway, "igw-1");
     assert_eq!(exposed[0].security_groups, ["sg-web", "sg-ssh"]);
+}
+
+#[test]
+fn load_balancers_are_exposed_on_the_listener_ports_their_groups_admit() {
+    let exposed: Vec<_> = exposure::exposures(&fixture())
+        .into_iter()
+        .filter(|e| e.kind == "AWS::ElasticLoadBalancingV2::LoadBalancer")
+        .map(|e| (e.address, e.ports))
+        .collect();
+    // sg-web admits 443 only: port 80 and 8443 stay closed; the NLB has no
+    // security group; good-alb's sg-db admits 3306 only; internal is internal.
+    assert_eq!(
+        exposed,
+        [
+            (
+                "public-web-1.us-east-1.elb.amazonaws.com".to_string(),
+                vec!["https/443".to_string()]
+            ),
+            (
+                "public-nlb-2.elb.us-east-1.amazonaws.com".to_string(),
+                vec!["tcp/5432".to_string()]
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -176,6 +176,9 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
             s("bad_key_id")
         ),
         "aws.s3.account-public-access-block arn:aws:s3::123456789012:account".into(),
+        // ELBv2: the public ALB serves plain HTTP to the internet.
+        format!("aws.elbv2.http-listener {}", s("bad_lb")),
+        format!("aws.elbv2.internet-exposed {}", s("bad_lb")),
         // Detection: GuardDuty is on, AWS Config and Security Hub are not.
         "aws.config.enabled arn:aws:config:us-east-1:123456789012:account".into(),
         "aws.securityhub.enabled arn:aws:securityhub:us-east-1:123456789012:account".into(),
@@ -323,8 +326,8 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
 fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
     // moto enforces IAM permissions after the first four calls: the three
     // below create an auditor that may read IAM, EC2 and STS only: S3, S3
-    // Control, CloudTrail, KMS, RDS, Lambda, GuardDuty, Config and Security
-    // Hub are denied.
+    // Control, CloudTrail, KMS, RDS, Lambda, GuardDuty, Config, Security Hub
+    // and ELBv2 are denied.
     let Some(moto) = start_moto(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]) else {
         return;
     };
@@ -379,6 +382,7 @@ fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
             "aws://123456789012/global/s3:ListBuckets true".to_string(),
             "aws://123456789012/global/s3control:GetPublicAccessBlock true".to_string(),
             "aws://123456789012/us-east-1/cloudtrail:DescribeTrails true".to_string(),
+            "aws://123456789012/us-east-1/elbv2:DescribeLoadBalancers true".to_string(),
             "aws://123456789012/us-east-1/config:DescribeConfigurationRecorderStatus true"
                 .to_string(),
             "aws://123456789012/us-east-1/guardduty:ListDetectors true".to_string(),
@@ -411,6 +415,7 @@ fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
                 "aws.guardduty.",
                 "aws.config.",
                 "aws.securityhub.",
+                "aws.elbv2.",
             ]
             .iter()
             .all(|denied| !r.starts_with(denied))

@@ -511,8 +511,9 @@ pub(crate) const INTERNET_EXPOSED: Check = Check {
     run: |inv, _| {
         exposure::exposures(inv)
             .into_iter()
+            .filter(|e| e.kind == INSTANCE)
             .map(|e| {
-                Hit::new(INSTANCE, &e.id, format!("instance {} ({}) is reachable from the internet on {}", e.id, e.public_ip, e.ports.join(", ")))
+                Hit::new(INSTANCE, &e.id, format!("instance {} ({}) is reachable from the internet on {}", e.id, e.address, e.ports.join(", ")))
                     .region(&e.region)
                     .evidence(format!("{} via {}; security groups {}", e.ports.join(", "), e.gateway, e.security_groups.join(", ")))
             })

@@ -12,6 +12,7 @@ use crate::inventory::Inventory;
 mod cloudtrail;
 mod detection;
 mod ec2;
+mod elbv2;
 mod iam;
 mod kms;
 pub mod lambda;
@@ -211,6 +212,10 @@ pub static CHECKS: &[Check] = &[
     detection::GUARDDUTY,
     detection::CONFIG,
     detection::SECURITY_HUB,
+    // ELBv2
+    elbv2::HTTP_LISTENER,
+    elbv2::TLS_POLICY,
+    elbv2::INTERNET_EXPOSED,
 ];
 
 /// Every built-in rule's metadata.
