@@ -45,6 +45,7 @@ def seed(endpoint):
     iam.create_login_profile(UserName="bad-console-user", Password="Initial-Passw0rd!")
     key = iam.create_access_key(UserName="bad-console-user")["AccessKey"]
     out["bad_key"] = key["AccessKeyId"]
+    iam.create_access_key(UserName="bad-console-user")  # a second active key
     iam.attach_user_policy(UserName="bad-console-user", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
 
     iam.create_group(GroupName="good-developers")
@@ -142,8 +143,12 @@ def seed(endpoint):
         IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
             {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+            {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
         ],
     )
+    wide_sg = ec2.create_security_group(GroupName="bad-wide-open", Description="everything", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=wide_sg, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    out["bad_wide_sg"] = wide_sg
     good_sg = ec2.create_security_group(GroupName="good-internal", Description="office only", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=good_sg,
@@ -157,6 +162,9 @@ def seed(endpoint):
         MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
     )["Instances"][0]["InstanceId"]
     out["bad_instance"], out["good_instance"] = bad, good
+    ami = ec2.create_image(InstanceId=bad, Name="bad-public-ami")["ImageId"]
+    ec2.modify_image_attribute(ImageId=ami, LaunchPermission={"Add": [{"Group": "all"}]})
+    out["bad_ami"] = ami
 
     volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8)["VolumeId"]
     good_volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8, Encrypted=True)["VolumeId"]
@@ -194,6 +202,15 @@ def seed(endpoint):
     good_key = kms.create_key(Description="good: rotated")["KeyMetadata"]["KeyId"]
     kms.enable_key_rotation(KeyId=good_key)
     out["good_key_id"] = good_key
+    public_key = kms.create_key(
+        Description="bad: anyone may decrypt",
+        Policy=doc([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"}]),
+    )["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=public_key)
+    out["bad_public_key_id"] = public_key
+    doomed = kms.create_key(Description="bad: scheduled for deletion")["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
+    out["bad_doomed_key_id"] = doomed
 
     # --- RDS -------------------------------------------------------------
     rds = client("rds", endpoint)

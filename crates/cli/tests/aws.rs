@@ -136,6 +136,7 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
         format!("aws.iam.user-console-mfa {account}:user/bad-console-user"),
         format!("aws.iam.user-initial-access-key {account}:user/bad-console-user"),
         format!("aws.iam.user-attached-policy {account}:user/bad-console-user"),
+        format!("aws.iam.multiple-active-keys {account}:user/bad-console-user"),
         format!("aws.iam.administrator-access-attached {account}:user/bad-console-user"),
         format!("aws.iam.admin-policy {account}:policy/bad-full-admin"),
         format!("aws.iam.privilege-escalation {account}:policy/bad-escalation"),
@@ -157,6 +158,9 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
         // EC2 and VPC
         format!("aws.ec2.sg-ssh-open {}", s("bad_sg")),
         format!("aws.ec2.sg-database-open {}", s("bad_sg")),
+        format!("aws.ec2.sg-rdp-open {}", s("bad_sg")),
+        format!("aws.ec2.sg-all-ports-open {}", s("bad_wide_sg")),
+        format!("aws.ec2.ami-public {}", s("bad_ami")),
         format!("aws.ec2.internet-exposed {}", s("bad_instance")),
         format!("aws.ec2.imdsv2 {}", s("bad_instance")),
         format!("aws.ec2.instance-public-ip {}", s("bad_instance")),
@@ -174,6 +178,14 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
         format!(
             "aws.kms.rotation arn:aws:kms:us-east-1:123456789012:key/{}",
             s("bad_key_id")
+        ),
+        format!(
+            "aws.kms.public-key-policy arn:aws:kms:us-east-1:123456789012:key/{}",
+            s("bad_public_key_id")
+        ),
+        format!(
+            "aws.kms.pending-deletion arn:aws:kms:us-east-1:123456789012:key/{}",
+            s("bad_doomed_key_id")
         ),
         "aws.s3.account-public-access-block arn:aws:s3::123456789012:account".into(),
         // ELBv2: the public ALB serves plain HTTP to the internet.
