@@ -58,12 +58,29 @@ pub enum Command {
     /// Git hooks that run palisade.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// The cloud inventory kept by `scan aws`: list, show, diff collections.
+    #[command(subcommand)]
+    Assets(AssetsCommand),
     /// The local advisory database (OSV exports, CISA KEV, EPSS) that `scan deps` matches against.
     #[command(subcommand)]
     Vulndb(VulndbCommand),
     /// Write a CycloneDX SBOM of the packages under PATH, or in a container image.
     Sbom(SbomArgs),
 }
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// Assets seen by the latest collection of their account.
+    List(AssetsListArgs),
+    /// One asset (by ARN or id) with its latest snapshot.
+    Show(AssetShowArgs),
+    /// What appeared, vanished or changed between two collections
+    /// (default: the last two of the account).
+    Diff(AssetsDiffArgs),
+    /// The recorded collections, newest first.
+    Collections(AssetsCollectionsArgs),
+}
+
 
 #[derive(Debug, Subcommand)]
 pub enum VulndbCommand {
@@ -99,10 +116,60 @@ pub struct VulndbStatusArgs {
     pub format: StatusFormat,
 }
 
+/// How `vulndb status` prints: the same choice as the assets commands.
+pub type StatusFormat = DataFormat;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusFormat {
+pub enum DataFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AssetsListArgs {
+    /// Only assets of this AWS account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only assets of this type (`AWS::S3::Bucket`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only assets in this region (`global` for IAM).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Also list assets the latest collection no longer saw.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, short = 'f', value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AssetShowArgs {
+    /// ARN or resource id.
+    pub id: String,
+    #[arg(long, short = 'f', value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AssetsDiffArgs {
+    /// The earlier collection id (see `assets collections`).
+    pub from: Option<i64>,
+    /// The later collection id.
+    pub to: Option<i64>,
+    /// With no ids: the account whose last two collections to compare.
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, short = 'f', value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AssetsCollectionsArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, short = 'f', value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +219,8 @@ pub enum ScanCommand {
     Iac(ScanIacArgs),
     /// Credentials in files, in git history (--history) or in staged changes (--staged).
     Secrets(ScanSecretsArgs),
+    /// A live AWS account: inventory and posture checks (read-only API calls).
+    Aws(ScanAwsArgs),
     /// Vulnerable packages in lockfiles and manifests (or a CycloneDX SBOM), from the local advisory database.
     Deps(ScanDepsArgs),
     /// Vulnerable OS and language packages in a container image (`docker save` tarball or OCI layout).
@@ -289,6 +358,34 @@ pub struct ScanSecretsArgs {
     /// SDK's endpoint, AWS_ENDPOINT_URL honoured). Off by default: it sends the keys over the network.
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub common: ScanCommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanAwsArgs {
+    /// Profile of the AWS config/credentials files (default: the SDK's default chain).
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Regions to collect, comma-separated (default: every region enabled for the account).
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<String>,
+    /// Assume this role and scan its account (repeatable: one account each).
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub role_arns: Vec<String>,
+    /// List the accounts of the AWS Organization (with the caller's credentials, from the
+    /// management or a delegated administrator account) and scan each by assuming ROLE_NAME in it.
+    #[arg(long, value_name = "ROLE_NAME", conflicts_with = "role_arns")]
+    pub organization: Option<String>,
+    /// External id to pass when assuming --role-arn or --organization roles.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Regions collected at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+    /// Seconds one API call may take, retries included.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub call_timeout: u64,
     #[command(flatten)]
     pub common: ScanCommonArgs,
 }

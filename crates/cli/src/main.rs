@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Findings(command) => commands::findings::run(&cli.global, command),
         Command::Rules(command) => commands::rules::run(&cli.global, command),
         Command::Hook(command) => commands::hook::run(command),
+        Command::Assets(command) => commands::assets::run(&cli.global, command),
         Command::Vulndb(command) => commands::vulndb::run(&cli.global, command),
         Command::Sbom(args) => commands::scan_deps::sbom(&cli.global, args),
     }
@@ -90,7 +91,7 @@ fn init_logging(format: LogFormat, verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_env("PALISADE_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!(
             // The AWS SDK's own tracing (used by --verify) is noise at our levels.
-            "{default_level},sqlx=warn,aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_sdk_sts=warn,hyper_util=warn"
+            "{default_level},sqlx=warn,aws_config=warn,aws_smithy_runtime=warn,aws_smithy_runtime_api=warn,aws_sdk_sts=warn,aws_sdk_iam=warn,aws_sdk_s3=warn,aws_sdk_ec2=warn,aws_sdk_kms=warn,aws_sdk_cloudtrail=warn,aws_runtime=warn,hyper_util=warn"
         )));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -8,6 +8,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+mod support;
+use support::start_moto;
+
 fn palisade(home: &Path, cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("palisade").expect("binary is built");
     cmd.env("PALISADE_HOME", home)
@@ -349,66 +352,6 @@ fn the_pre_commit_hook_blocks_a_commit_that_adds_a_secret() {
         .code(0);
 }
 
-/// A moto server (the AWS API emulator) on a free port, stopped on drop.
-struct Moto {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `$PALISADE_MOTO_SERVER`, else the venv `.ci/run` installs. Absent: the test
-/// is skipped with a message, unless `.ci/run` said services are required.
-fn moto_server_binary() -> Option<std::path::PathBuf> {
-    let candidate = std::env::var_os("PALISADE_MOTO_SERVER")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|home| Path::new(&home).join(".cache/palisade-venv/bin/moto_server"))
-        })
-        .filter(|p| p.is_file());
-    if candidate.is_none() {
-        assert!(
-            std::env::var_os("PALISADE_REQUIRE_SERVICES").is_none(),
-            "moto_server not found (set PALISADE_MOTO_SERVER or run .ci/run)"
-        );
-        eprintln!("skipped: moto_server not found; `bash .ci/run` installs it");
-    }
-    candidate
-}
-
-/// Starts moto with IAM authentication on after `unauthenticated_calls` calls.
-fn start_moto(unauthenticated_calls: u32) -> Option<Moto> {
-    let binary = moto_server_binary()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Process::new(binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env(
-            "INITIAL_NO_AUTH_ACTION_COUNT",
-            unauthenticated_calls.to_string(),
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    let moto = Moto { child, port };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(moto);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("moto_server did not listen on port {port}");
-}
-
 /// One unsigned AWS query-protocol call (moto serves these before auth is on).
 fn aws_query(port: u16, service: &str, body: &str) -> String {
     use std::io::{Read as _, Write as _};
@@ -437,7 +380,7 @@ fn xml_value(xml: &str, tag: &str) -> String {
 
 #[test]
 fn verify_marks_live_and_dead_aws_keys_against_moto() {
-    let Some(moto) = start_moto(2) else {
+    let Some(moto) = start_moto(&[("INITIAL_NO_AUTH_ACTION_COUNT", "2")]) else {
         return;
     };
     aws_query(

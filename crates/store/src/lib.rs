@@ -60,6 +60,7 @@
 //! stored in several scopes: more characters cannot help then, and the error
 //! message says so.
 
+mod assets;
 mod error;
 mod model;
 mod store;
@@ -68,6 +69,7 @@ mod vulndb;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub use assets::{AssetChange, AssetCollection, AssetDiff, AssetFilter, NewAsset, StoredAsset};
 pub use error::{Error, Result};
 pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,

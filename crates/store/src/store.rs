@@ -646,11 +646,11 @@ fn stored_precision(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Fixed-width RFC 3339 in UTC, so that text order is time order.
-fn ts(time: DateTime<Utc>) -> String {
+pub(crate) fn ts(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_ts(what: &str, value: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_ts(what: &str, value: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::corrupt(format!("{what} `{value}`"), e))

@@ -1,9 +1,11 @@
 //! One module per noun of the command line.
 
+pub mod assets;
 pub mod findings;
 pub mod hook;
 pub mod rules;
 pub mod scan;
+mod scan_aws;
 pub mod scan_deps;
 mod scan_secrets;
 pub mod vulndb;

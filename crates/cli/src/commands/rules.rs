@@ -39,6 +39,7 @@ pub fn run(global: &GlobalArgs, command: RulesCommand) -> Result<Outcome> {
 fn builtin_rules() -> Result<Vec<Rule>> {
     let mut rules = palisade_iac::builtin_rules();
     rules.extend(palisade_secrets::builtin_rules()?);
+    rules.extend(palisade_aws::builtin_rules());
     rules.extend(palisade_deps::matching::builtin_rules());
     Ok(rules)
 }
@@ -52,6 +53,7 @@ fn available_rules(global: &GlobalArgs) -> Result<Vec<Rule>> {
     };
     let mut rules = palisade_iac::engine::rules_for(&options)?;
     rules.extend(palisade_secrets::builtin_rules()?);
+    rules.extend(palisade_aws::builtin_rules());
     rules.extend(palisade_deps::matching::builtin_rules());
     Ok(rules)
 }
@@ -68,6 +70,7 @@ fn equivalents(rule: &Rule) -> String {
 fn tool_name(tool: &str) -> &str {
     match tool {
         "checkov" => "Checkov",
+        "prowler" => "Prowler",
         other => other,
     }
 }

@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, command: ScanCommand) -> Result<Outcome> {
     match command {
         ScanCommand::Iac(args) => scan_iac(global, args),
         ScanCommand::Secrets(args) => super::scan_secrets::run(global, args),
+        ScanCommand::Aws(args) => super::scan_aws::run(global, args),
         ScanCommand::Deps(args) => super::scan_deps::run(global, args),
         ScanCommand::Image(args) => super::scan_deps::run_image(global, args),
     }

@@ -1,0 +1,78 @@
+//! ELBv2 in one region: application and network load balancers with their
+//! scheme, security groups and listeners.
+
+use aws_sdk_elasticloadbalancingv2::Client;
+use palisade_aws::inventory::{LbListener, LoadBalancer};
+use palisade_aws::Gap;
+
+use crate::{reason, Gaps};
+
+const SERVICE: &str = "elbv2";
+
+pub(crate) async fn collect(
+    client: &Client,
+    region: &str,
+    gaps: &Gaps,
+) -> Option<Vec<LoadBalancer>> {
+    let gap = |operation: &str, resource: Option<&str>, why: String| {
+        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
+    };
+    let listed = match client
+        .describe_load_balancers()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => {
+            gap("DescribeLoadBalancers", None, reason(&e));
+            return None;
+        }
+    };
+    let mut out = Vec::with_capacity(listed.len());
+    for lb in &listed {
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        let listeners = match client
+            .describe_listeners()
+            .load_balancer_arn(&arn)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
+            Ok(list) => {
+                list.iter()
+                    .map(|l| LbListener {
+                        port: l.port().unwrap_or(0),
+                        protocol: l
+                            .protocol()
+                            .map_or(String::new(), |p| p.as_str().to_string()),
+                        ssl_policy: l.ssl_policy().map(str::to_string),
+                        redirects_to_https: l.default_actions().iter().any(|a| {
+                            a.redirect_config().and_then(|r| r.protocol()) == Some("HTTPS")
+                        }),
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                gap("DescribeListeners", Some(&arn), reason(&e));
+                Vec::new()
+            }
+        };
+        out.push(LoadBalancer {
+            name: lb.load_balancer_name().unwrap_or_default().to_string(),
+            arn,
+            kind: lb
+                .r#type()
+                .map_or(String::new(), |t| t.as_str().to_string()),
+            internet_facing: lb.scheme().is_some_and(|s| s.as_str() == "internet-facing"),
+            dns_name: lb.dns_name().unwrap_or_default().to_string(),
+            security_groups: lb.security_groups().to_vec(),
+            listeners,
+        });
+    }
+    Some(out)
+}

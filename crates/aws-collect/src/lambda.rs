@@ -1,0 +1,86 @@
+//! Lambda in one region: functions with their runtime, function URL auth
+//! type, resource policy, and the names of environment variables that look
+//! like credentials (values are looked at here and dropped, never kept).
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::Client;
+use palisade_aws::checks::lambda::looks_like_secret;
+use palisade_aws::inventory::LambdaFunction;
+use palisade_aws::policy::decode_document;
+use palisade_aws::Gap;
+
+use crate::{reason, Gaps};
+
+const SERVICE: &str = "lambda";
+
+pub(crate) async fn collect(
+    client: &Client,
+    region: &str,
+    gaps: &Gaps,
+) -> Option<Vec<LambdaFunction>> {
+    let gap = |operation: &str, resource: Option<&str>, why: String| {
+        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
+    };
+    let listed = match client
+        .list_functions()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => {
+            gap("ListFunctions", None, reason(&e));
+            return None;
+        }
+    };
+    let mut functions = Vec::with_capacity(listed.len());
+    for f in &listed {
+        let name = f.function_name().unwrap_or_default().to_string();
+        let arn = f.function_arn().unwrap_or_default().to_string();
+        let mut secret_env_vars: Vec<String> = f
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|vars| {
+                vars.iter()
+                    .filter(|(k, v)| looks_like_secret(k, v))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        secret_env_vars.sort();
+        let url_auth_type = match client
+            .get_function_url_config()
+            .function_name(&name)
+            .send()
+            .await
+        {
+            Ok(out) => Some(out.auth_type().as_str().to_string()),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) => {
+                gap("GetFunctionUrlConfig", Some(&arn), reason(&e));
+                None
+            }
+        };
+        let policy = match client.get_policy().function_name(&name).send().await {
+            Ok(out) => out.policy().and_then(decode_document),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => None,
+            Err(e) => {
+                gap("GetPolicy", Some(&arn), reason(&e));
+                None
+            }
+        };
+        functions.push(LambdaFunction {
+            name,
+            arn,
+            runtime: f
+                .runtime()
+                .map_or(String::new(), |r| r.as_str().to_string()),
+            secret_env_vars,
+            url_auth_type,
+            policy,
+        });
+    }
+    Some(functions)
+}

@@ -1,0 +1,243 @@
+//! S3: every bucket with its ACL, policy, public access block, default
+//! encryption, versioning, logging and object ownership. Each bucket is read
+//! through a client of its own region (S3 does not redirect across regions).
+
+use std::collections::HashMap;
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::Client;
+use palisade_aws::inventory::{Bucket, Grant, PublicAccessBlock, Versioning, S3};
+use palisade_aws::policy::decode_document;
+use palisade_aws::Gap;
+
+use crate::{reason, Gaps};
+
+const SERVICE: &str = "s3";
+
+/// A client for `region`, path-style when an endpoint override (an emulator) is set.
+fn client(config: &SdkConfig, region: &str) -> Client {
+    let regional = config
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build();
+    let mut builder = aws_sdk_s3::config::Builder::from(&regional);
+    if config.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    Client::from_conf(builder.build())
+}
+
+pub(crate) async fn collect(config: &SdkConfig, gaps: &Gaps) -> Option<S3> {
+    let home = config
+        .region()
+        .map_or("us-east-1".to_string(), |r| r.to_string());
+    let lister = client(config, &home);
+    let listed = match lister
+        .list_buckets()
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+    {
+        Ok(pages) => pages,
+        Err(e) => {
+            gaps.push(Gap::new(SERVICE, None, "ListBuckets", None, reason(&e)));
+            return None;
+        }
+    };
+    let mut clients: HashMap<String, Client> = HashMap::new();
+    let mut buckets = Vec::new();
+    for bucket in listed.iter().flat_map(|page| page.buckets()) {
+        let Some(name) = bucket.name() else { continue };
+        let region = match bucket.bucket_region() {
+            Some(region) => region.to_string(),
+            None => match lister.get_bucket_location().bucket(name).send().await {
+                Ok(out) => match out.location_constraint().map(|c| c.as_str()) {
+                    None | Some("") => "us-east-1".to_string(),
+                    Some("EU") => "eu-west-1".to_string(),
+                    Some(other) => other.to_string(),
+                },
+                Err(e) => {
+                    gaps.push(Gap::new(
+                        SERVICE,
+                        None,
+                        "GetBucketLocation",
+                        Some(name),
+                        reason(&e),
+                    ));
+                    home.clone()
+                }
+            },
+        };
+        let client = clients
+            .entry(region.clone())
+            .or_insert_with(|| client(config, &region))
+            .clone();
+        buckets.push(bucket_details(&client, name, &region, gaps).await);
+    }
+    Some(S3 { buckets })
+}
+
+async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) -> Bucket {
+    let gap = |operation: &str, why: String| {
+        gaps.push(Gap::new(SERVICE, Some(region), operation, Some(name), why))
+    };
+    let mut bucket = Bucket {
+        name: name.to_string(),
+        region: region.to_string(),
+        ..Bucket::default()
+    };
+    match client.get_bucket_acl().bucket(name).send().await {
+        Ok(out) => {
+            bucket.acl = Some(
+                out.grants()
+                    .iter()
+                    .map(|g| Grant {
+                        grantee_uri: g.grantee().and_then(|e| e.uri()).map(str::to_string),
+                        grantee_id: g.grantee().and_then(|e| e.id()).map(str::to_string),
+                        permission: g
+                            .permission()
+                            .map_or(String::new(), |p| p.as_str().to_string()),
+                    })
+                    .collect(),
+            )
+        }
+        Err(e) => gap("GetBucketAcl", reason(&e)),
+    }
+    match client.get_bucket_policy().bucket(name).send().await {
+        Ok(out) => bucket.policy = Some(out.policy().and_then(decode_document)),
+        Err(e) if e.code() == Some("NoSuchBucketPolicy") => bucket.policy = Some(None),
+        Err(e) => gap("GetBucketPolicy", reason(&e)),
+    }
+    match client.get_public_access_block().bucket(name).send().await {
+        Ok(out) => {
+            bucket.public_access_block =
+                Some(
+                    out.public_access_block_configuration()
+                        .map(|c| PublicAccessBlock {
+                            block_public_acls: c.block_public_acls().unwrap_or(false),
+                            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                            block_public_policy: c.block_public_policy().unwrap_or(false),
+                            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+                        }),
+                )
+        }
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => {
+            bucket.public_access_block = Some(None)
+        }
+        Err(e) => gap("GetPublicAccessBlock", reason(&e)),
+    }
+    match client.get_bucket_encryption().bucket(name).send().await {
+        Ok(out) => {
+            bucket.encryption = Some(
+                out.server_side_encryption_configuration()
+                    .map(|c| {
+                        c.rules()
+                            .iter()
+                            .filter_map(|r| r.apply_server_side_encryption_by_default())
+                            .map(|d| d.sse_algorithm().as_str().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
+        }
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            bucket.encryption = Some(Vec::new())
+        }
+        Err(e) => gap("GetBucketEncryption", reason(&e)),
+    }
+    match client.get_bucket_versioning().bucket(name).send().await {
+        Ok(out) => {
+            bucket.versioning = Some(Versioning {
+                enabled: out.status().is_some_and(|s| s.as_str() == "Enabled"),
+                mfa_delete: out.mfa_delete().is_some_and(|s| s.as_str() == "Enabled"),
+            })
+        }
+        Err(e) => gap("GetBucketVersioning", reason(&e)),
+    }
+    match client.get_bucket_logging().bucket(name).send().await {
+        Ok(out) => {
+            bucket.logging_target =
+                Some(out.logging_enabled().map(|l| l.target_bucket().to_string()))
+        }
+        Err(e) => gap("GetBucketLogging", reason(&e)),
+    }
+    match client
+        .get_bucket_ownership_controls()
+        .bucket(name)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            bucket.ownership = Some(
+                out.ownership_controls()
+                    .and_then(|c| c.rules().first())
+                    .map(|r| r.object_ownership().as_str().to_string()),
+            )
+        }
+        Err(e) if e.code() == Some("OwnershipControlsNotFoundError") => {
+            bucket.ownership = Some(None)
+        }
+        Err(e) => gap("GetBucketOwnershipControls", reason(&e)),
+    }
+    bucket
+}
+
+/// The account-level public access block (S3 Control); `Some(None)` when none is configured.
+pub(crate) async fn account_public_access_block(
+    config: &SdkConfig,
+    account_id: &str,
+    gaps: &Gaps,
+) -> Option<Option<PublicAccessBlock>> {
+    let mut builder = aws_sdk_s3control::config::Builder::from(config);
+    if let Some(url) = config.endpoint_url() {
+        // S3 Control puts the account id in the host name; an emulator serves it at its own address.
+        builder = builder.endpoint_resolver(FixedEndpoint(url.to_string()));
+    }
+    let client = aws_sdk_s3control::Client::from_conf(builder.build());
+    match client
+        .get_public_access_block()
+        .account_id(account_id)
+        .send()
+        .await
+    {
+        Ok(out) => Some(
+            out.public_access_block_configuration()
+                .map(|c| PublicAccessBlock {
+                    block_public_acls: c.block_public_acls().unwrap_or(false),
+                    ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                    block_public_policy: c.block_public_policy().unwrap_or(false),
+                    restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+                }),
+        ),
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => Some(None),
+        Err(e) => {
+            gaps.push(Gap::new(
+                "s3control",
+                None,
+                "GetPublicAccessBlock",
+                None,
+                reason(&e),
+            ));
+            None
+        }
+    }
+}
+
+/// An endpoint resolver that always answers the configured URL.
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
