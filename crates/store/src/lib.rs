@@ -61,6 +61,7 @@
 //! message says so.
 
 mod error;
+mod lake_manifest;
 mod model;
 mod store;
 
@@ -68,6 +69,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
+pub use lake_manifest::{LakeObject, NewLakeObject};
 pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,

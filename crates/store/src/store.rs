@@ -44,7 +44,7 @@ const MAX_CHAR: char = char::MAX;
 /// several processes, may share one SQLite file.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl Store {
