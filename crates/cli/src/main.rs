@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Findings(command) => commands::findings::run(&cli.global, command),
         Command::Rules(command) => commands::rules::run(&cli.global, command),
         Command::Hook(command) => commands::hook::run(command),
+        Command::Logs(command) => commands::logs::run(&cli.global, command),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod findings;
 pub mod hook;
+pub mod logs;
 pub mod rules;
 pub mod scan;
 mod scan_secrets;
