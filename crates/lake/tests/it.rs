@@ -432,3 +432,56 @@ fn docs_describe_every_column() {
         }
     }
 }
+
+/// A Python with the `duckdb` package: `$PALISADE_DUCKDB_PYTHON`, else the
+/// venv `.ci/run` sets up. Absent: the test is skipped with a message, unless
+/// `.ci/run` said services are required.
+fn duckdb_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("PALISADE_DUCKDB_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| Path::new(&home).join(".cache/palisade-venv/bin/python"))
+        })
+        .filter(|python| {
+            std::process::Command::new(python)
+                .args(["-c", "import duckdb"])
+                .output()
+                .is_ok_and(|output| output.status.success())
+        });
+    if candidate.is_none() {
+        assert!(
+            std::env::var_os("PALISADE_REQUIRE_SERVICES").is_none(),
+            "no Python with duckdb (set PALISADE_DUCKDB_PYTHON or run .ci/run)"
+        );
+        eprintln!("skipped: no Python with duckdb; `bash .ci/run` installs it");
+    }
+    candidate
+}
+
+#[test]
+fn duckdb_reads_the_same_files_with_hive_partitioning() {
+    let Some(python) = duckdb_python() else {
+        return;
+    };
+    let (_dir, lake, _) = ingested_fixtures();
+    let output = std::process::Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/read_with_duckdb.py"))
+        .arg(lake.root())
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "source,dt,events,first,time_type\n\
+         cloudtrail,2026-11-23,5,2026-11-23T08:01:12Z,TIMESTAMP WITH TIME ZONE\n\
+         cloudtrail,2026-11-24,6,2026-11-24T00:01:10Z,TIMESTAMP WITH TIME ZONE\n\
+         action,actor,mfa\n\
+         ConsoleLogin,arn:aws:iam::111122223333:root,false\n\
+         CreateUser,arn:aws:sts::111122223333:assumed-role/deploy/alice,true\n"
+    );
+}
