@@ -12,6 +12,11 @@ use crate::schema::Source;
 
 /// The first two bytes of every gzip member.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The most one object may decompress to. CloudTrail files are a few MB
+/// decompressed; this stops a gzip bomb from exhausting memory.
+pub const MAX_DECOMPRESSED_SIZE: u64 = 1 << 30;
+/// The most memory reserved up front for decompressing one object.
+const MAX_PREALLOCATION: usize = 64 << 20;
 
 /// One input file, read whole: CloudTrail delivers objects of a few MB at most.
 #[derive(Debug, Clone)]
@@ -54,15 +59,34 @@ impl InputObject {
     /// The content, decompressed when it starts with the gzip magic bytes
     /// (whatever the file is called). A gzip stream that is truncated or
     /// corrupt gives what could be decompressed before the damage, plus the
-    /// problem to quarantine.
+    /// problem to quarantine; so does one that decompresses to more than
+    /// [`MAX_DECOMPRESSED_SIZE`] (a gzip bomb), cut at that size.
     pub fn content(&self) -> (Cow<'_, [u8]>, Option<Problem>) {
+        self.content_with_limit(MAX_DECOMPRESSED_SIZE)
+    }
+
+    fn content_with_limit(&self, limit: u64) -> (Cow<'_, [u8]>, Option<Problem>) {
         if !self.bytes.starts_with(&GZIP_MAGIC) {
             return (Cow::Borrowed(&self.bytes), None);
         }
-        let mut decoder = flate2::read::MultiGzDecoder::new(self.bytes.as_slice());
-        let mut out = Vec::with_capacity(self.bytes.len() * 8);
+        let decoder = flate2::read::MultiGzDecoder::new(self.bytes.as_slice());
+        let mut out = Vec::with_capacity(self.bytes.len().saturating_mul(8).min(MAX_PREALLOCATION));
         // On error `read_to_end` keeps what it read so far in `out`.
-        match decoder.read_to_end(&mut out) {
+        let mut limited = decoder.take(limit.saturating_add(1));
+        match limited.read_to_end(&mut out) {
+            Ok(_) if out.len() as u64 > limit => {
+                out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                let problem = Problem {
+                    record_index: None,
+                    byte_offset: Some(limit),
+                    reason: format!(
+                        "decompresses to more than {limit} bytes; the rest was not read \
+                         (the complete records before that point were kept)"
+                    ),
+                    record: None,
+                };
+                (Cow::Owned(out), Some(problem))
+            }
             Ok(_) => (Cow::Owned(out), None),
             Err(error) => {
                 let problem = Problem {
@@ -205,5 +229,28 @@ mod tests {
         );
         assert!(content.len() <= 10_000);
         assert!(content.iter().all(|b| *b == b'x'));
+    }
+
+    #[test]
+    fn decompression_stops_at_the_limit() {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b'y'; 5000]).expect("in-memory write");
+        let object = InputObject::from_bytes(
+            Path::new("bomb.json.gz"),
+            encoder.finish().expect("in-memory gzip"),
+        );
+        let (content, problem) = object.content_with_limit(1000);
+        assert_eq!(content.len(), 1000);
+        let problem = problem.expect("over the limit is a problem");
+        assert_eq!(problem.byte_offset, Some(1000));
+        assert!(
+            problem
+                .reason
+                .starts_with("decompresses to more than 1000 bytes"),
+            "{problem:?}"
+        );
+        let (content, problem) = object.content_with_limit(5000);
+        assert_eq!((content.len(), problem), (5000, None));
     }
 }

@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
 pub use ingest::{Added, IngestBatch, IngestSummary, IngestedObject};
-pub use input::{discover, InputObject};
+pub use input::{discover, InputObject, MAX_DECOMPRESSED_SIZE};
 pub use query::{parse_since, QueryFormat, QueryResult, TailFilter, EVENTS_VIEW};
 pub use schema::{Event, Outcome, ParseSourceError, Source};
 
