@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
@@ -123,6 +123,7 @@ impl IngestBatch {
         let (content, gzip_problem) = object.content();
         let parsed = match self.source {
             Source::CloudTrail => crate::cloudtrail::parse(&content),
+            Source::K8sAudit => crate::k8s_audit::parse(&content),
         };
         let problems: Vec<Problem> = gzip_problem.into_iter().chain(parsed.problems).collect();
         let ingested = IngestedObject {
@@ -330,6 +331,7 @@ fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> 
         .iter()
         .map(|field| match field.data_type() {
             DataType::Boolean => ExtraBuilder::Bool(BooleanBuilder::with_capacity(rows)),
+            DataType::Int64 => ExtraBuilder::Int(Int64Builder::with_capacity(rows)),
             _ => ExtraBuilder::Text(StringBuilder::with_capacity(rows, rows * 16)),
         })
         .collect();
@@ -368,6 +370,7 @@ fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> 
 enum ExtraBuilder {
     Text(StringBuilder),
     Bool(BooleanBuilder),
+    Int(Int64Builder),
 }
 
 impl ExtraBuilder {
@@ -377,6 +380,7 @@ impl ExtraBuilder {
                 builder.append_option(value.as_deref());
             }
             (ExtraBuilder::Bool(builder), ExtraValue::Bool(value)) => builder.append_option(*value),
+            (ExtraBuilder::Int(builder), ExtraValue::Int(value)) => builder.append_option(*value),
             _ => {
                 return Err(Error::InvalidInput {
                     what: "event",
@@ -391,6 +395,7 @@ impl ExtraBuilder {
         match self {
             ExtraBuilder::Text(builder) => Arc::new(builder.finish()),
             ExtraBuilder::Bool(builder) => Arc::new(builder.finish()),
+            ExtraBuilder::Int(builder) => Arc::new(builder.finish()),
         }
     }
 }

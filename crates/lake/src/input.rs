@@ -117,7 +117,8 @@ fn object_key(path: &Path) -> String {
 /// The files under `path` (or `path` itself) that `source` reads, sorted.
 ///
 /// CloudTrail: `*.json` and `*.json.gz`, skipping the `CloudTrail-Digest`
-/// directories (integrity digests, not events). Hidden files and
+/// directories (integrity digests, not events). Kubernetes audit: `*.log`,
+/// `*.json`, `*.jsonl`, each optionally `.gz`. Hidden files and
 /// directories (name starting with `.`) are skipped; symbolic links are not
 /// followed.
 pub fn discover(source: Source, path: &Path) -> Result<Vec<PathBuf>> {
@@ -166,12 +167,25 @@ pub fn discover(source: Source, path: &Path) -> Result<Vec<PathBuf>> {
 fn skips_directory(source: Source, name: &str) -> bool {
     match source {
         Source::CloudTrail => name == "CloudTrail-Digest",
+        Source::K8sAudit => false,
     }
 }
 
 fn reads_file(source: Source, name: &str) -> bool {
     match source {
         Source::CloudTrail => name.ends_with(".json") || name.ends_with(".json.gz"),
+        // The API server's log backend writes `audit.log` and rotates to
+        // `audit-<time>.log` (optionally gzipped); collectors use `.json[l]`.
+        Source::K8sAudit => [
+            ".log",
+            ".log.gz",
+            ".json",
+            ".json.gz",
+            ".jsonl",
+            ".jsonl.gz",
+        ]
+        .iter()
+        .any(|suffix| name.ends_with(suffix)),
     }
 }
 

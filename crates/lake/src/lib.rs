@@ -1,7 +1,7 @@
 //! The log lake: logs to Hive-partitioned Parquet files, and SQL over them.
 //!
 //! This crate owns the lake's on-disk layout, the normalised event schema,
-//! the source parsers (CloudTrail for now), the quarantine of bad input and
+//! the source parsers (CloudTrail, Kubernetes audit), the quarantine of bad input and
 //! the DataFusion session that queries the files. It must not touch the
 //! database: the manifest of ingested objects lives in `palisade-store`, and
 //! the caller (the CLI) checks it before adding an object and records the
@@ -43,6 +43,7 @@ pub mod cloudtrail;
 mod error;
 mod ingest;
 mod input;
+pub mod k8s_audit;
 pub mod quarantine;
 mod query;
 pub mod schema;

@@ -288,7 +288,9 @@ mod tests {
             events_view_sql(),
             "CREATE VIEW events AS SELECT 'cloudtrail' AS source, time, actor, action, outcome, \
              src_ip, user_agent, region, account, resource, request_id, error_code, raw, dt \
-             FROM cloudtrail"
+             FROM cloudtrail UNION ALL SELECT 'k8s_audit' AS source, time, actor, action, outcome, \
+             src_ip, user_agent, region, account, resource, request_id, error_code, raw, dt \
+             FROM k8s_audit"
         );
     }
 }

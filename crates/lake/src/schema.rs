@@ -43,16 +43,19 @@ pub const NORMALISED_COLUMNS: [&str; 11] = [
 pub enum Source {
     /// AWS CloudTrail log files as delivered to S3.
     CloudTrail,
+    /// Kubernetes API server audit logs (JSON lines of `audit.k8s.io/v1` Events).
+    K8sAudit,
 }
 
 impl Source {
     /// Every source, in the order tables are registered.
-    pub const ALL: [Source; 1] = [Source::CloudTrail];
+    pub const ALL: [Source; 2] = [Source::CloudTrail, Source::K8sAudit];
 
     /// The source's name: its table name and its `source=` partition value.
     pub fn name(self) -> &'static str {
         match self {
             Source::CloudTrail => "cloudtrail",
+            Source::K8sAudit => "k8s_audit",
         }
     }
 
@@ -60,6 +63,7 @@ impl Source {
     pub fn extra_columns(self) -> &'static [ExtraColumn] {
         match self {
             Source::CloudTrail => crate::cloudtrail::EXTRA_COLUMNS,
+            Source::K8sAudit => crate::k8s_audit::EXTRA_COLUMNS,
         }
     }
 
@@ -84,6 +88,7 @@ impl Source {
             let data_type = match column.kind {
                 ExtraKind::Text => DataType::Utf8,
                 ExtraKind::Bool => DataType::Boolean,
+                ExtraKind::Int => DataType::Int64,
             };
             Field::new(column.name, data_type, true)
         }));
@@ -100,7 +105,7 @@ impl fmt::Display for Source {
 
 /// A source name that is not one of [`Source::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log source `{0}`; known sources: cloudtrail")]
+#[error("unknown log source `{0}`; known sources: cloudtrail, k8s_audit")]
 pub struct ParseSourceError(pub String);
 
 impl FromStr for Source {
@@ -109,7 +114,11 @@ impl FromStr for Source {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Source::ALL
             .into_iter()
-            .find(|source| source.name().eq_ignore_ascii_case(s.trim()))
+            .find(|source| {
+                source
+                    .name()
+                    .eq_ignore_ascii_case(&s.trim().replace('-', "_"))
+            })
             .ok_or_else(|| ParseSourceError(s.to_string()))
     }
 }
@@ -128,6 +137,7 @@ pub struct ExtraColumn {
 pub enum ExtraKind {
     Text,
     Bool,
+    Int,
 }
 
 /// The value of an [`ExtraColumn`] in one event.
@@ -135,6 +145,7 @@ pub enum ExtraKind {
 pub enum ExtraValue {
     Text(Option<String>),
     Bool(Option<bool>),
+    Int(Option<i64>),
 }
 
 /// Whether the logged action succeeded.
@@ -191,22 +202,25 @@ mod tests {
             assert_eq!(source.name().parse::<Source>(), Ok(source));
         }
         assert_eq!("CloudTrail".parse::<Source>(), Ok(Source::CloudTrail));
+        assert_eq!("k8s-audit".parse::<Source>(), Ok(Source::K8sAudit));
         assert_eq!(
             "syslog".parse::<Source>().map_err(|e| e.to_string()),
-            Err("unknown log source `syslog`; known sources: cloudtrail".to_string())
+            Err("unknown log source `syslog`; known sources: cloudtrail, k8s_audit".to_string())
         );
     }
 
     #[test]
     fn file_schema_is_normalised_columns_then_extras_then_raw() {
-        let schema = Source::CloudTrail.file_schema();
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(&names[..NORMALISED_COLUMNS.len()], &NORMALISED_COLUMNS[..]);
-        assert_eq!(names.last(), Some(&RAW_COLUMN));
-        assert_eq!(
-            names.len(),
-            NORMALISED_COLUMNS.len() + Source::CloudTrail.extra_columns().len() + 1
-        );
-        assert!(!names.contains(&DAY_PARTITION), "dt lives in the path only");
+        for source in Source::ALL {
+            let schema = source.file_schema();
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            assert_eq!(&names[..NORMALISED_COLUMNS.len()], &NORMALISED_COLUMNS[..]);
+            assert_eq!(names.last(), Some(&RAW_COLUMN));
+            assert_eq!(
+                names.len(),
+                NORMALISED_COLUMNS.len() + source.extra_columns().len() + 1
+            );
+            assert!(!names.contains(&DAY_PARTITION), "dt lives in the path only");
+        }
     }
 }

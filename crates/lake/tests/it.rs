@@ -485,3 +485,66 @@ fn duckdb_reads_the_same_files_with_hive_partitioning() {
          CreateUser,arn:aws:sts::111122223333:assumed-role/deploy/alice,true\n"
     );
 }
+
+#[tokio::test]
+async fn kubernetes_audit_lines_become_rows_and_bad_lines_are_quarantined() {
+    let (_dir, lake, _) = ingested_fixtures();
+    let mut batch = lake.begin(Source::K8sAudit);
+    for file in discover(Source::K8sAudit, &fixtures().join("k8s-audit")).expect("listed") {
+        batch
+            .add(&InputObject::read(&file).expect("readable"))
+            .expect("added");
+    }
+    let summary = batch.commit().expect("committed");
+    assert_eq!(
+        (summary.objects.len(), summary.records, summary.quarantined),
+        (1, 4, 2)
+    );
+    let quarantine =
+        std::fs::read_to_string(summary.quarantine_file.expect("a quarantine file")).expect("read");
+    let reasons: Vec<(Option<u64>, String)> = quarantine
+        .lines()
+        .map(|line| {
+            let entry: QuarantineEntry = serde_json::from_str(line).expect("an entry");
+            (entry.record_index, entry.reason)
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2);
+    assert_eq!(reasons[0].0, Some(3));
+    assert!(
+        reasons[0].1.starts_with("line is incomplete (truncated?)"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[1], (Some(4), "missing verb".to_string()));
+
+    assert_eq!(
+        csv(
+            &lake,
+            "SELECT time, actor, action, outcome, src_ip, resource, error_code, object_resource, \
+             object_subresource, response_code, dt FROM k8s_audit ORDER BY time"
+        )
+        .await,
+        "time,actor,action,outcome,src_ip,resource,error_code,object_resource,object_subresource,response_code,dt\n\
+         2026-11-24T09:00:00.123456Z,alice@example.com,create,success,10.0.4.21,/api/v1/namespaces/shop/pods/api-0/exec,,pods,exec,101,2026-11-24\n\
+         2026-11-24T09:05:00Z,system:serviceaccount:ci:deployer,create,success,10.0.7.3,/api/v1/namespaces/shop/pods,,pods,,201,2026-11-24\n\
+         2026-11-24T09:06:30.500Z,system:serviceaccount:shop:api,get,failure,10.0.4.99,/api/v1/namespaces/kube-system/secrets/cloud-credentials,Forbidden,secrets,,403,2026-11-24\n\
+         2026-11-24T23:59:59.999999Z,mallory@example.com,create,success,203.0.113.9,/apis/rbac.authorization.k8s.io/v1/clusterrolebindings,,clusterrolebindings,,201,2026-11-24\n"
+    );
+    assert_eq!(
+        csv(
+            &lake,
+            "SELECT actor FROM k8s_audit WHERE raw LIKE '%\"privileged\":true%'"
+        )
+        .await,
+        "actor\nsystem:serviceaccount:ci:deployer\n"
+    );
+    assert_eq!(
+        csv(
+            &lake,
+            "SELECT source, count(*) AS n, sum(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END) AS failed \
+             FROM events WHERE dt = '2026-11-24' GROUP BY source ORDER BY source"
+        )
+        .await,
+        "source,n,failed\ncloudtrail,6,1\nk8s_audit,4,1\n"
+    );
+}
