@@ -67,7 +67,7 @@ pub enum Command {
 pub enum LogsCommand {
     /// Ingest log files into the lake; files ingested before are skipped.
     Ingest(LogsIngestArgs),
-    /// Run one read-only SQL query over the lake (tables: cloudtrail, events).
+    /// Run one read-only SQL query over the lake (tables: cloudtrail, k8s_audit, events).
     Query(LogsQueryArgs),
     /// The latest events of one source, with simple filters.
     Tail(LogsTailArgs),
@@ -84,12 +84,15 @@ pub struct LakeArgs {
 pub enum LogSource {
     /// AWS CloudTrail log files (`*.json.gz`, `*.json`) as delivered to S3.
     Cloudtrail,
+    /// Kubernetes API server audit logs: JSON lines (`*.log`, `*.json`, `*.jsonl`, optionally `.gz`).
+    K8sAudit,
 }
 
 impl From<LogSource> for palisade_lake::Source {
     fn from(source: LogSource) -> Self {
         match source {
             LogSource::Cloudtrail => palisade_lake::Source::CloudTrail,
+            LogSource::K8sAudit => palisade_lake::Source::K8sAudit,
         }
     }
 }

@@ -192,3 +192,41 @@ fn bad_queries_and_arguments_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("does-not-exist"));
 }
+
+#[test]
+fn kubernetes_audit_logs_are_a_second_table() {
+    let home = TempDir::new().expect("temp dir");
+    let output = palisade(home.path())
+        .args([
+            "logs",
+            "ingest",
+            "--source",
+            "k8s-audit",
+            "--format",
+            "json",
+        ])
+        .arg(fixtures().join("../k8s-audit"))
+        .output()
+        .expect("palisade runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("a JSON summary");
+    assert_eq!(counts(&summary), [1, 1, 0, 4, 2]);
+    assert_eq!(summary["source"], "k8s_audit");
+    assert_eq!(
+        query_csv(
+            home.path(),
+            "SELECT actor, object_subresource FROM k8s_audit WHERE object_subresource = 'exec'"
+        ),
+        "actor,object_subresource\nalice@example.com,exec\n"
+    );
+    let again = ingest_json(home.path(), &fixtures());
+    assert_eq!(
+        counts(&again),
+        [5, 5, 0, 11, 5],
+        "cloudtrail has its own manifest"
+    );
+}
