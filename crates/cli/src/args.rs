@@ -66,6 +66,9 @@ pub enum Command {
     Vulndb(VulndbCommand),
     /// Write a CycloneDX SBOM of the packages under PATH, or in a container image.
     Sbom(SbomArgs),
+    /// The log lake: ingest logs to Parquet, query them with SQL.
+    #[command(subcommand)]
+    Logs(LogsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +198,114 @@ pub enum CycloneDxVersion {
     V1_5,
     #[value(name = "1.6")]
     V1_6,
+}
+
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Ingest log files into the lake; files ingested before are skipped.
+    Ingest(LogsIngestArgs),
+    /// Run one read-only SQL query over the lake (tables: cloudtrail, k8s_audit, events).
+    Query(LogsQueryArgs),
+    /// The latest events of one source, with simple filters.
+    Tail(LogsTailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeArgs {
+    /// The lake directory (default: $PALISADE_HOME/lake).
+    #[arg(long, value_name = "DIR", env = "PALISADE_LAKE")]
+    pub lake: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogSource {
+    /// AWS CloudTrail log files (`*.json.gz`, `*.json`) as delivered to S3.
+    Cloudtrail,
+    /// Kubernetes API server audit logs: JSON lines (`*.log`, `*.json`, `*.jsonl`, optionally `.gz`).
+    K8sAudit,
+}
+
+impl From<LogSource> for palisade_lake::Source {
+    fn from(source: LogSource) -> Self {
+        match source {
+            LogSource::Cloudtrail => palisade_lake::Source::CloudTrail,
+            LogSource::K8sAudit => palisade_lake::Source::K8sAudit,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LogsIngestArgs {
+    /// Which kind of logs the files hold.
+    #[arg(long, value_enum)]
+    pub source: LogSource,
+    /// Files or directories (searched recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Summary format.
+    #[arg(long, short = 'f', value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryOutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+impl From<QueryOutputFormat> for palisade_lake::QueryFormat {
+    fn from(format: QueryOutputFormat) -> Self {
+        match format {
+            QueryOutputFormat::Table => palisade_lake::QueryFormat::Table,
+            QueryOutputFormat::Json => palisade_lake::QueryFormat::Json,
+            QueryOutputFormat::Csv => palisade_lake::QueryFormat::Csv,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LogsQueryArgs {
+    /// The SQL (DataFusion dialect). Filter on `dt` (YYYY-MM-DD) to read only those days.
+    pub sql: String,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = QueryOutputFormat::Table)]
+    pub format: QueryOutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsTailArgs {
+    /// Which source's table.
+    #[arg(long, value_enum, default_value_t = LogSource::Cloudtrail)]
+    pub source: LogSource,
+    /// Only events whose actor contains this text.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only events with exactly this action (`ConsoleLogin`).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events since then: a duration (30m, 24h, 7d, 2w), a date or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most this many events, newest first.
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: u64,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = QueryOutputFormat::Table)]
+    pub format: QueryOutputFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -76,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Assets(command) => commands::assets::run(&cli.global, command),
         Command::Vulndb(command) => commands::vulndb::run(&cli.global, command),
         Command::Sbom(args) => commands::scan_deps::sbom(&cli.global, args),
+        Command::Logs(command) => commands::logs::run(&cli.global, command),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod findings;
 pub mod hook;
+pub mod logs;
 pub mod rules;
 pub mod scan;
 mod scan_aws;

@@ -1,0 +1,430 @@
+//! Turning input objects into Parquet files of the lake.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::input::InputObject;
+use crate::quarantine::{Problem, QuarantineEntry, QUARANTINE_DIR};
+use crate::schema::{Event, ExtraValue, Source, DAY_PARTITION, NORMALISED_COLUMNS, TIME_ZONE};
+use crate::Lake;
+
+/// Rows buffered per partition before they are sorted by time and written
+/// as one Arrow batch (row groups are up to [`ROW_GROUP_ROWS`]).
+const FLUSH_ROWS: usize = 64 * 1024;
+/// Rows per Parquet row group: each keeps min/max statistics, so a time
+/// filter skips the row groups outside its range.
+const ROW_GROUP_ROWS: usize = 256 * 1024;
+/// zstd level of the Parquet pages: 3 is zstd's default, fast to write.
+const ZSTD_LEVEL: i32 = 3;
+/// Suffix of a part file being written; no reader lists it.
+const IN_PROGRESS_SUFFIX: &str = ".inprogress";
+
+/// What one object gave to a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestedObject {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Records written to the lake.
+    pub records: u64,
+    /// Problems sent to the quarantine (bad records, or the object as a whole).
+    pub quarantined: u64,
+}
+
+/// What [`IngestBatch::add`] did with an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Parsed: its valid records are in the batch, its problems in the quarantine.
+    Ingested(IngestedObject),
+    /// The same content was already added to this batch (under another path).
+    DuplicateInBatch,
+}
+
+/// The result of a committed batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// The batch's id, the `<batch>` of `part-<batch>.parquet`: derived
+    /// from the content hashes of its objects, so writing the same objects
+    /// again (after a crash before the manifest was updated) replaces the
+    /// same files instead of adding duplicates. `None` when nothing was added.
+    pub batch: Option<String>,
+    pub objects: Vec<IngestedObject>,
+    pub records: u64,
+    pub quarantined: u64,
+    /// The Parquet files written, one per day.
+    pub files: Vec<PathBuf>,
+    /// The quarantine file, if anything was quarantined.
+    pub quarantine_file: Option<PathBuf>,
+}
+
+/// A set of objects of one source written together: one Parquet file per
+/// day they cover, one quarantine file.
+///
+/// Nothing is visible in the lake until [`IngestBatch::commit`]: part files
+/// are written under a hidden in-progress name and renamed at the end. A batch
+/// dropped without commit removes its in-progress files.
+pub struct IngestBatch {
+    lake: Lake,
+    source: Source,
+    schema: SchemaRef,
+    token: String,
+    hashes: HashSet<String>,
+    objects: Vec<IngestedObject>,
+    partitions: BTreeMap<String, PartitionWriter>,
+    quarantine: Vec<QuarantineEntry>,
+    records: u64,
+}
+
+struct PartitionWriter {
+    in_progress: PathBuf,
+    writer: Option<ArrowWriter<BufWriter<File>>>,
+    pending: Vec<Event>,
+}
+
+impl IngestBatch {
+    pub(crate) fn new(lake: Lake, source: Source) -> IngestBatch {
+        let token = format!(
+            "{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        IngestBatch {
+            lake,
+            source,
+            schema: source.file_schema(),
+            token,
+            hashes: HashSet::new(),
+            objects: Vec::new(),
+            partitions: BTreeMap::new(),
+            quarantine: Vec::new(),
+            records: 0,
+        }
+    }
+
+    /// Parses `object` and adds its valid records to the batch; its problems
+    /// go to the quarantine. Fails only when the lake cannot be written.
+    pub fn add(&mut self, object: &InputObject) -> Result<Added> {
+        if !self.hashes.insert(object.sha256.clone()) {
+            return Ok(Added::DuplicateInBatch);
+        }
+        let (content, gzip_problem) = object.content();
+        let parsed = match self.source {
+            Source::CloudTrail => crate::cloudtrail::parse(&content),
+            Source::K8sAudit => crate::k8s_audit::parse(&content),
+        };
+        let problems: Vec<Problem> = gzip_problem.into_iter().chain(parsed.problems).collect();
+        let ingested = IngestedObject {
+            key: object.key.clone(),
+            size: object.size,
+            sha256: object.sha256.clone(),
+            records: parsed.events.len() as u64,
+            quarantined: problems.len() as u64,
+        };
+        for problem in problems {
+            tracing::debug!(object = %object.key, reason = %problem.reason, "quarantined");
+            self.quarantine.push(QuarantineEntry {
+                source: self.source.name().to_string(),
+                object: object.key.clone(),
+                sha256: object.sha256.clone(),
+                record_index: problem.record_index,
+                byte_offset: problem.byte_offset,
+                reason: problem.reason,
+                record: problem.record,
+            });
+        }
+        for event in parsed.events {
+            self.push(event)?;
+        }
+        self.records += ingested.records;
+        self.objects.push(ingested.clone());
+        Ok(Added::Ingested(ingested))
+    }
+
+    fn push(&mut self, event: Event) -> Result<()> {
+        let day = event.day();
+        let partition = match self.partitions.get_mut(&day) {
+            Some(partition) => partition,
+            None => {
+                let dir = self.lake.partition_dir(self.source, &day);
+                let in_progress =
+                    dir.join(format!(".part-{}.parquet{IN_PROGRESS_SUFFIX}", self.token));
+                self.partitions.entry(day).or_insert(PartitionWriter {
+                    in_progress,
+                    writer: None,
+                    pending: Vec::new(),
+                })
+            }
+        };
+        partition.pending.push(event);
+        if partition.pending.len() >= FLUSH_ROWS {
+            partition.flush(&self.schema)?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything: the part files (renamed into place) and the
+    /// quarantine file. The caller records [`IngestSummary::objects`] in the
+    /// manifest afterwards.
+    pub fn commit(mut self) -> Result<IngestSummary> {
+        if self.objects.is_empty() {
+            return Ok(IngestSummary::default());
+        }
+        let batch = batch_id(&self.objects);
+        let mut files = Vec::new();
+        for partition in self.partitions.values_mut() {
+            partition.flush(&self.schema)?;
+            if let Some(writer) = partition.writer.take() {
+                writer.close().map_err(|source| Error::Parquet {
+                    path: partition.in_progress.clone(),
+                    source,
+                })?;
+                let final_path = partition
+                    .in_progress
+                    .with_file_name(format!("part-{batch}.parquet"));
+                std::fs::rename(&partition.in_progress, &final_path).map_err(|source| {
+                    Error::Write {
+                        path: final_path.clone(),
+                        source,
+                    }
+                })?;
+                files.push(final_path);
+            }
+        }
+        let quarantine_file = if self.quarantine.is_empty() {
+            None
+        } else {
+            Some(self.write_quarantine(&batch)?)
+        };
+        let quarantined = self.quarantine.len() as u64;
+        Ok(IngestSummary {
+            batch: Some(batch),
+            objects: std::mem::take(&mut self.objects),
+            records: self.records,
+            quarantined,
+            files,
+            quarantine_file,
+        })
+    }
+
+    fn write_quarantine(&self, batch: &str) -> Result<PathBuf> {
+        let dir = self
+            .lake
+            .root()
+            .join(QUARANTINE_DIR)
+            .join(format!("source={}", self.source.name()));
+        create_dir(&dir)?;
+        let path = dir.join(format!("{batch}.jsonl"));
+        let write_error = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut out = BufWriter::new(File::create(&path).map_err(write_error)?);
+        for entry in &self.quarantine {
+            serde_json::to_writer(&mut out, entry)
+                .map_err(|error| write_error(std::io::Error::other(error)))?;
+            out.write_all(b"\n").map_err(write_error)?;
+        }
+        out.flush().map_err(write_error)?;
+        Ok(path)
+    }
+}
+
+impl Drop for IngestBatch {
+    fn drop(&mut self) {
+        for partition in self.partitions.values() {
+            if partition.in_progress.exists() {
+                if let Err(error) = std::fs::remove_file(&partition.in_progress) {
+                    tracing::warn!(path = %partition.in_progress.display(), %error, "cannot remove an unfinished part file");
+                }
+            }
+        }
+    }
+}
+
+impl PartitionWriter {
+    /// Sorts the pending events by time and writes them as one batch.
+    fn flush(&mut self, schema: &SchemaRef) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut events = std::mem::take(&mut self.pending);
+        events.sort_by_key(|event| event.time);
+        let batch = to_record_batch(schema, &events)?;
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                if let Some(dir) = self.in_progress.parent() {
+                    create_dir(dir)?;
+                }
+                let file = File::create(&self.in_progress).map_err(|source| Error::Write {
+                    path: self.in_progress.clone(),
+                    source,
+                })?;
+                let writer = ArrowWriter::try_new(
+                    BufWriter::new(file),
+                    schema.clone(),
+                    Some(writer_properties()),
+                )
+                .map_err(|source| Error::Parquet {
+                    path: self.in_progress.clone(),
+                    source,
+                })?;
+                self.writer.insert(writer)
+            }
+        };
+        writer.write(&batch).map_err(|source| Error::Parquet {
+            path: self.in_progress.clone(),
+            source,
+        })
+    }
+}
+
+fn writer_properties() -> WriterProperties {
+    let level = ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default();
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("palisade {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// The first 16 hex digits of the SHA-256 of the batch's sorted object hashes.
+fn batch_id(objects: &[IngestedObject]) -> String {
+    let mut hashes: Vec<&str> = objects.iter().map(|o| o.sha256.as_str()).collect();
+    hashes.sort_unstable();
+    let mut hasher = Sha256::new();
+    for hash in hashes {
+        hasher.update(hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())[..16].to_string()
+}
+
+/// The events as one Arrow batch of the source's file schema.
+fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> {
+    let rows = events.len();
+    let mut time = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(TIME_ZONE);
+    let mut strings: Vec<StringBuilder> = (0..10).map(|_| StringBuilder::new()).collect();
+    // The source's own columns sit between the normalised ones and `raw`.
+    let field_count = schema.fields().len();
+    let mut extras: Vec<ExtraBuilder> = schema.fields()[NORMALISED_COLUMNS.len()..field_count - 1]
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Boolean => ExtraBuilder::Bool(BooleanBuilder::with_capacity(rows)),
+            DataType::Int64 => ExtraBuilder::Int(Int64Builder::with_capacity(rows)),
+            _ => ExtraBuilder::Text(StringBuilder::with_capacity(rows, rows * 16)),
+        })
+        .collect();
+    let extra_count = extras.len();
+    let mut raw = StringBuilder::new();
+    for event in events {
+        time.append_value(event.time.timestamp_micros());
+        strings[0].append_option(event.actor.as_deref());
+        strings[1].append_value(&event.action);
+        strings[2].append_value(event.outcome.as_str());
+        strings[3].append_option(event.src_ip.as_deref());
+        strings[4].append_option(event.user_agent.as_deref());
+        strings[5].append_option(event.region.as_deref());
+        strings[6].append_option(event.account.as_deref());
+        strings[7].append_option(event.resource.as_deref());
+        strings[8].append_option(event.request_id.as_deref());
+        strings[9].append_option(event.error_code.as_deref());
+        if event.extra.len() != extra_count {
+            return Err(Error::InvalidInput {
+                what: "event",
+                reason: format!("{} extra values, expected {extra_count}", event.extra.len()),
+            });
+        }
+        for (builder, value) in extras.iter_mut().zip(&event.extra) {
+            builder.append(value)?;
+        }
+        raw.append_value(&event.raw);
+    }
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(time.finish())];
+    columns.extend(strings.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend(extras.iter_mut().map(ExtraBuilder::finish));
+    columns.push(Arc::new(raw.finish()));
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+enum ExtraBuilder {
+    Text(StringBuilder),
+    Bool(BooleanBuilder),
+    Int(Int64Builder),
+}
+
+impl ExtraBuilder {
+    fn append(&mut self, value: &ExtraValue) -> Result<()> {
+        match (self, value) {
+            (ExtraBuilder::Text(builder), ExtraValue::Text(value)) => {
+                builder.append_option(value.as_deref());
+            }
+            (ExtraBuilder::Bool(builder), ExtraValue::Bool(value)) => builder.append_option(*value),
+            (ExtraBuilder::Int(builder), ExtraValue::Int(value)) => builder.append_option(*value),
+            _ => {
+                return Err(Error::InvalidInput {
+                    what: "event",
+                    reason: "extra values of different types in one batch".to_string(),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ExtraBuilder::Text(builder) => Arc::new(builder.finish()),
+            ExtraBuilder::Bool(builder) => Arc::new(builder.finish()),
+            ExtraBuilder::Int(builder) => Arc::new(builder.finish()),
+        }
+    }
+}
+
+/// The `dt=` directory name of a day.
+pub(crate) fn day_dir_name(day: &str) -> String {
+    format!("{DAY_PARTITION}={day}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(sha: &str) -> IngestedObject {
+        IngestedObject {
+            key: "k".into(),
+            size: 1,
+            sha256: sha.into(),
+            records: 0,
+            quarantined: 0,
+        }
+    }
+
+    #[test]
+    fn batch_id_ignores_object_order() {
+        let a = batch_id(&[object("aa"), object("bb")]);
+        let b = batch_id(&[object("bb"), object("aa")]);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, batch_id(&[object("aa")]));
+    }
+}

@@ -1,0 +1,270 @@
+//! Finding, reading and decompressing input objects.
+
+use std::borrow::Cow;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::quarantine::Problem;
+use crate::schema::Source;
+
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The most one object may decompress to. CloudTrail files are a few MB
+/// decompressed; this stops a gzip bomb from exhausting memory.
+pub const MAX_DECOMPRESSED_SIZE: u64 = 1 << 30;
+/// The most memory reserved up front for decompressing one object.
+const MAX_PREALLOCATION: usize = 64 << 20;
+
+/// One input file, read whole: CloudTrail delivers objects of a few MB at most.
+#[derive(Debug, Clone)]
+pub struct InputObject {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its name in the manifest and the quarantine: the path from the
+    /// `AWSLogs/` component on when there is one (the S3 key CloudTrail gave
+    /// it), else the path as given.
+    pub key: String,
+    /// Size in bytes, as stored (compressed).
+    pub size: u64,
+    /// SHA-256 of the stored bytes, lower-case hex: the object's identity in
+    /// the manifest.
+    pub sha256: String,
+    bytes: Vec<u8>,
+}
+
+impl InputObject {
+    /// Reads `path` whole and hashes it.
+    pub fn read(path: &Path) -> Result<InputObject> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(InputObject::from_bytes(path, bytes))
+    }
+
+    /// An object from bytes already in memory (tests, standard input).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> InputObject {
+        InputObject {
+            path: path.to_path_buf(),
+            key: object_key(path),
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes,
+        }
+    }
+
+    /// The content, decompressed when it starts with the gzip magic bytes
+    /// (whatever the file is called). A gzip stream that is truncated or
+    /// corrupt gives what could be decompressed before the damage, plus the
+    /// problem to quarantine; so does one that decompresses to more than
+    /// [`MAX_DECOMPRESSED_SIZE`] (a gzip bomb), cut at that size.
+    pub fn content(&self) -> (Cow<'_, [u8]>, Option<Problem>) {
+        self.content_with_limit(MAX_DECOMPRESSED_SIZE)
+    }
+
+    fn content_with_limit(&self, limit: u64) -> (Cow<'_, [u8]>, Option<Problem>) {
+        if !self.bytes.starts_with(&GZIP_MAGIC) {
+            return (Cow::Borrowed(&self.bytes), None);
+        }
+        let decoder = flate2::read::MultiGzDecoder::new(self.bytes.as_slice());
+        let mut out = Vec::with_capacity(self.bytes.len().saturating_mul(8).min(MAX_PREALLOCATION));
+        // On error `read_to_end` keeps what it read so far in `out`.
+        let mut limited = decoder.take(limit.saturating_add(1));
+        match limited.read_to_end(&mut out) {
+            Ok(_) if out.len() as u64 > limit => {
+                out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                let problem = Problem {
+                    record_index: None,
+                    byte_offset: Some(limit),
+                    reason: format!(
+                        "decompresses to more than {limit} bytes; the rest was not read \
+                         (the complete records before that point were kept)"
+                    ),
+                    record: None,
+                };
+                (Cow::Owned(out), Some(problem))
+            }
+            Ok(_) => (Cow::Owned(out), None),
+            Err(error) => {
+                let problem = Problem {
+                    record_index: None,
+                    byte_offset: Some(out.len() as u64),
+                    reason: format!(
+                        "gzip stream is truncated or corrupt after {} decompressed bytes: {error}; \
+                         the complete records before that point were kept",
+                        out.len()
+                    ),
+                    record: None,
+                };
+                (Cow::Owned(out), Some(problem))
+            }
+        }
+    }
+}
+
+/// The manifest key of a path: from `AWSLogs/` on if present.
+fn object_key(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    match text.find("AWSLogs/") {
+        Some(start) if start == 0 || text[..start].ends_with('/') => text[start..].to_string(),
+        _ => text,
+    }
+}
+
+/// The files under `path` (or `path` itself) that `source` reads, sorted.
+///
+/// CloudTrail: `*.json` and `*.json.gz`, skipping the `CloudTrail-Digest`
+/// directories (integrity digests, not events). Kubernetes audit: `*.log`,
+/// `*.json`, `*.jsonl`, each optionally `.gz`. Hidden files and
+/// directories (name starting with `.`) are skipped; symbolic links are not
+/// followed.
+pub fn discover(source: Source, path: &Path) -> Result<Vec<PathBuf>> {
+    let metadata = std::fs::metadata(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut found = Vec::new();
+    if metadata.is_file() {
+        found.push(path.to_path_buf());
+        return Ok(found);
+    }
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| Error::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let file_type = entry.file_type().map_err(|source| Error::Read {
+                path: entry.path(),
+                source,
+            })?;
+            if file_type.is_dir() {
+                if !skips_directory(source, &name) {
+                    pending.push(entry.path());
+                }
+            } else if file_type.is_file() && reads_file(source, &name) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn skips_directory(source: Source, name: &str) -> bool {
+    match source {
+        Source::CloudTrail => name == "CloudTrail-Digest",
+        Source::K8sAudit => false,
+    }
+}
+
+fn reads_file(source: Source, name: &str) -> bool {
+    match source {
+        Source::CloudTrail => name.ends_with(".json") || name.ends_with(".json.gz"),
+        // The API server's log backend writes `audit.log` and rotates to
+        // `audit-<time>.log` (optionally gzipped); collectors use `.json[l]`.
+        Source::K8sAudit => [
+            ".log",
+            ".log.gz",
+            ".json",
+            ".json.gz",
+            ".jsonl",
+            ".jsonl.gz",
+        ]
+        .iter()
+        .any(|suffix| name.ends_with(suffix)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_starts_at_awslogs() {
+        assert_eq!(
+            object_key(Path::new(
+                "/data/bucket/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/23/x.json.gz"
+            )),
+            "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/23/x.json.gz"
+        );
+        assert_eq!(object_key(Path::new("logs/x.json")), "logs/x.json");
+        assert_eq!(
+            object_key(Path::new("/data/NotAWSLogs/x.json")),
+            "/data/NotAWSLogs/x.json"
+        );
+    }
+
+    #[test]
+    fn plain_content_is_returned_as_is_and_hashed() {
+        let object = InputObject::from_bytes(Path::new("a.json"), b"{}".to_vec());
+        assert_eq!(object.size, 2);
+        assert_eq!(
+            object.sha256,
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+        let (content, problem) = object.content();
+        assert_eq!(&*content, b"{}");
+        assert!(problem.is_none());
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_the_decompressed_prefix() {
+        use std::io::Write as _;
+        let text = "x".repeat(10_000);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).expect("in-memory write");
+        let mut gz = encoder.finish().expect("in-memory gzip");
+        let whole = InputObject::from_bytes(Path::new("a.json.gz"), gz.clone());
+        let (content, problem) = whole.content();
+        assert_eq!(content.len(), 10_000);
+        assert!(problem.is_none());
+
+        gz.truncate(gz.len() - 8); // drop the CRC and size trailer
+        let truncated = InputObject::from_bytes(Path::new("a.json.gz"), gz);
+        let (content, problem) = truncated.content();
+        let problem = problem.expect("a truncated stream is a problem");
+        assert!(
+            problem.reason.contains("truncated or corrupt"),
+            "{problem:?}"
+        );
+        assert!(content.len() <= 10_000);
+        assert!(content.iter().all(|b| *b == b'x'));
+    }
+
+    #[test]
+    fn decompression_stops_at_the_limit() {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&[b'y'; 5000]).expect("in-memory write");
+        let object = InputObject::from_bytes(
+            Path::new("bomb.json.gz"),
+            encoder.finish().expect("in-memory gzip"),
+        );
+        let (content, problem) = object.content_with_limit(1000);
+        assert_eq!(content.len(), 1000);
+        let problem = problem.expect("over the limit is a problem");
+        assert_eq!(problem.byte_offset, Some(1000));
+        assert!(
+            problem
+                .reason
+                .starts_with("decompresses to more than 1000 bytes"),
+            "{problem:?}"
+        );
+        let (content, problem) = object.content_with_limit(5000);
+        assert_eq!((content.len(), problem), (5000, None));
+    }
+}
