@@ -84,7 +84,6 @@ pub enum AssetsCommand {
     Collections(AssetsCollectionsArgs),
 }
 
-
 #[derive(Debug, Subcommand)]
 pub enum VulndbCommand {
     /// Import OSV records: an OSV `all.zip` export, a directory of OSV JSON
@@ -199,7 +198,6 @@ pub enum CycloneDxVersion {
     #[value(name = "1.6")]
     V1_6,
 }
-
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
