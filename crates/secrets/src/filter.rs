@@ -192,16 +192,10 @@ pub fn value_names_itself(whole_match: &[u8], secret: &str) -> bool {
             .collect()
     };
     let value = letters(secret.as_bytes());
-    let Some(at) = find(whole_match, secret.as_bytes()) else {
+    let Some(at) = memchr::memmem::find(whole_match, secret.as_bytes()) else {
         return false;
     };
     !value.is_empty() && letters(&whole_match[..at]).ends_with(&value)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len().max(1))
-        .position(|w| w == needle)
 }
 
 /// `get_password()`, `os.getenv("X")`: a name, then an argument list. A `(`

@@ -580,7 +580,7 @@ pub(crate) fn scan_blob(
     options: &ScanOptions,
 ) -> Result<Vec<SecretMatch>, String> {
     if detector.skips_path(path) {
-        return Ok(scan_content(detector, None, path));
+        return Ok(Vec::new());
     }
     let content = read_blob(repo, blob, options)?;
     Ok(scan_content(detector, content.as_deref(), path))
@@ -606,13 +606,13 @@ fn read_blob(
 
 /// The secrets in a blob's content (`None`: binary, or not read) found at `path`.
 fn scan_content(detector: &Detector, content: Option<&[u8]>, path: &str) -> Vec<SecretMatch> {
+    if detector.skips_path(path) {
+        return Vec::new();
+    }
     let mut found: Vec<SecretMatch> = detector
         .path_only_rules(path)
         .map(|rule| detector.path_match(rule, path))
         .collect();
-    if detector.skips_path(path) {
-        return Vec::new();
-    }
     if let Some(content) = content {
         found.extend(detector.scan(content, Source { path, commit: None }));
     }

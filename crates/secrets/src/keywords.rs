@@ -89,7 +89,7 @@ impl KeywordSearcher {
     pub fn find_all(&self, haystack: &[u8], hits: &mut Hits) {
         hits.all.clear();
         if haystack.len() < MIN_LANE_LEN.max(4 * LANES * self.max_len) {
-            self.walk(haystack, 0, 0, haystack.len(), &mut hits.all);
+            self.walk_from(self.start, haystack, 0, 0, haystack.len(), &mut hits.all);
             return;
         }
         // Lane i reports the keywords ending in (bounds[i], bounds[i + 1]] and
@@ -135,17 +135,6 @@ impl KeywordSearcher {
         for lane in later_lanes {
             all.append(lane);
         }
-    }
-
-    fn walk(
-        &self,
-        haystack: &[u8],
-        from: usize,
-        report_after: usize,
-        to: usize,
-        hits: &mut Vec<Hit>,
-    ) {
-        self.walk_from(self.start, haystack, from, report_after, to, hits);
     }
 
     fn walk_from(
