@@ -71,6 +71,11 @@ pub(crate) async fn collect(
             internet_facing: lb.scheme().is_some_and(|s| s.as_str() == "internet-facing"),
             dns_name: lb.dns_name().unwrap_or_default().to_string(),
             security_groups: lb.security_groups().to_vec(),
+            subnets: lb
+                .availability_zones()
+                .iter()
+                .filter_map(|z| z.subnet_id().map(str::to_string))
+                .collect(),
             listeners,
         });
     }

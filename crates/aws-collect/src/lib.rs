@@ -20,10 +20,12 @@
 mod cloudtrail;
 mod detection;
 mod ec2;
+mod eks;
 mod elbv2;
 mod iam;
 mod kms;
 mod lambda;
+mod messaging;
 mod organizations;
 mod rds;
 mod s3;
@@ -112,6 +114,66 @@ impl Gaps {
             .unwrap_or_default()
     }
 }
+
+/// Where one collector records its failed calls: its service, in one region (or global).
+#[derive(Clone, Copy)]
+pub(crate) struct Recorder<'a> {
+    pub(crate) gaps: &'a Gaps,
+    pub(crate) service: &'static str,
+    pub(crate) region: Option<&'a str>,
+}
+
+impl<'a> Recorder<'a> {
+    pub(crate) fn new(gaps: &'a Gaps, service: &'static str, region: Option<&'a str>) -> Self {
+        Self {
+            gaps,
+            service,
+            region,
+        }
+    }
+
+    pub(crate) fn gap(&self, operation: &str, resource: Option<&str>, why: String) {
+        self.gaps.push(Gap::new(
+            self.service,
+            self.region,
+            operation,
+            resource,
+            why,
+        ));
+    }
+
+    /// Awaits one call, or a whole listing ([`all_items!`]); a failure is
+    /// recorded as a gap and gives `None`.
+    pub(crate) async fn call<T, E>(
+        &self,
+        operation: &str,
+        resource: Option<&str>,
+        call: impl std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Option<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match call.await {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.gap(operation, resource, reason(&e));
+                None
+            }
+        }
+    }
+}
+
+/// Every item of a paginated listing, in one `Result`: `all_items!(client.list_topics())`.
+macro_rules! all_items {
+    ($request:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+    };
+}
+pub(crate) use all_items;
 
 /// `Code: message` of a failed call, or the transport error.
 pub(crate) fn reason<E>(error: &SdkError<E, HttpResponse>) -> String
@@ -291,6 +353,10 @@ async fn collect_regions(
             let rds_client = aws_sdk_rds::Client::new(&config);
             let lambda_client = aws_sdk_lambda::Client::new(&config);
             let elb_client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+            let eks_client = aws_sdk_eks::Client::new(&config);
+            let secrets_client = aws_sdk_secretsmanager::Client::new(&config);
+            let sns_client = aws_sdk_sns::Client::new(&config);
+            let sqs_client = aws_sdk_sqs::Client::new(&config);
             let r = Some(region.as_str());
             let (
                 ec2,
@@ -302,6 +368,10 @@ async fn collect_regions(
                 config_recording,
                 securityhub,
                 load_balancers,
+                eks_clusters,
+                secrets,
+                sns_topics,
+                sqs_queues,
             ) = tokio::join!(
                 with_timeout(
                     timeout,
@@ -366,6 +436,34 @@ async fn collect_regions(
                     &gaps,
                     elbv2::collect(&elb_client, &region, &gaps)
                 ),
+                with_timeout(
+                    timeout,
+                    "eks",
+                    r,
+                    &gaps,
+                    eks::collect(&eks_client, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "secretsmanager",
+                    r,
+                    &gaps,
+                    messaging::secrets(&secrets_client, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "sns",
+                    r,
+                    &gaps,
+                    messaging::sns_topics(&sns_client, &region, &gaps)
+                ),
+                with_timeout(
+                    timeout,
+                    "sqs",
+                    r,
+                    &gaps,
+                    messaging::sqs_queues(&sqs_client, &region, &gaps)
+                ),
             );
             (
                 index,
@@ -380,6 +478,10 @@ async fn collect_regions(
                     config_recording: config_recording.flatten(),
                     securityhub_enabled: securityhub.flatten(),
                     load_balancers: load_balancers.flatten(),
+                    eks_clusters: eks_clusters.flatten(),
+                    secrets: secrets.flatten(),
+                    sns_topics: sns_topics.flatten(),
+                    sqs_queues: sqs_queues.flatten(),
                 },
             )
         });

@@ -154,7 +154,14 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
                 mfa_delete: out.mfa_delete().is_some_and(|s| s.as_str() == "Enabled"),
             })
         }
-        Err(e) => gap("GetBucketVersioning", reason(&e)),
+        Err(e) => match e
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .and_then(emulator_versioning)
+        {
+            Some(versioning) => bucket.versioning = Some(versioning),
+            None => gap("GetBucketVersioning", reason(&e)),
+        },
     }
     match client.get_bucket_logging().bucket(name).send().await {
         Ok(out) => {
@@ -239,5 +246,69 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
                 .url(self.0.clone())
                 .build(),
         ))
+    }
+}
+
+/// Reads moto's answer to GetBucketVersioning, which the SDK refuses.
+///
+/// S3 answers `<VersioningConfiguration><Status>Enabled</Status>...`; moto's
+/// generic REST-XML serializer names the root `GetBucketVersioningResponse`
+/// instead, and the SDK's deserializer checks the root element's name (boto3
+/// does not, which is why Python tools never notice). The body is otherwise
+/// the same, so it is read here; any other body stays a gap.
+fn emulator_versioning(body: &[u8]) -> Option<Versioning> {
+    let text = std::str::from_utf8(body).ok()?;
+    let root = text
+        .trim_start()
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>"))
+        .map_or(text.trim_start(), |(_, rest)| rest.trim_start());
+    if !root.starts_with("<GetBucketVersioningResponse") {
+        return None;
+    }
+    let element = |name: &str| -> Option<&str> {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find('<')? + start;
+        Some(text[start..end].trim())
+    };
+    Some(Versioning {
+        enabled: element("Status") == Some("Enabled"),
+        mfa_delete: element("MfaDelete") == Some("Enabled"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_emulator_versioning_answer_and_nothing_else() {
+        let enabled = br#"<?xml version="1.0" encoding="utf-8"?>
+<GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></GetBucketVersioningResponse>"#;
+        assert_eq!(
+            emulator_versioning(enabled),
+            Some(Versioning {
+                enabled: true,
+                mfa_delete: false
+            })
+        );
+        let never = br#"<?xml version="1.0" encoding="utf-8"?>
+<GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#;
+        assert_eq!(emulator_versioning(never), Some(Versioning::default()));
+        let both = b"<GetBucketVersioningResponse><Status>Suspended</Status><MfaDelete>Enabled</MfaDelete></GetBucketVersioningResponse>";
+        assert_eq!(
+            emulator_versioning(both),
+            Some(Versioning {
+                enabled: false,
+                mfa_delete: true
+            })
+        );
+        // An error document or S3's own shape (which the SDK reads itself) is not taken.
+        assert_eq!(
+            emulator_versioning(b"<Error><Code>AccessDenied</Code></Error>"),
+            None
+        );
+        assert_eq!(emulator_versioning(b"\xff\xfe"), None);
     }
 }

@@ -232,6 +232,42 @@ pub fn assets(inv: &Inventory) -> Vec<Asset> {
                 snapshot(f),
             );
         }
+        for c in regional.eks_clusters.iter().flatten() {
+            push(
+                "AWS::EKS::Cluster",
+                c.arn.clone(),
+                region,
+                c.tags.clone(),
+                snapshot(c),
+            );
+        }
+        for s in regional.secrets.iter().flatten() {
+            push(
+                "AWS::SecretsManager::Secret",
+                s.arn.clone(),
+                region,
+                s.tags.clone(),
+                snapshot(s),
+            );
+        }
+        for t in regional.sns_topics.iter().flatten() {
+            push(
+                "AWS::SNS::Topic",
+                t.arn.clone(),
+                region,
+                vec![],
+                snapshot(t),
+            );
+        }
+        for q in regional.sqs_queues.iter().flatten() {
+            push(
+                "AWS::SQS::Queue",
+                q.arn.clone(),
+                region,
+                vec![],
+                snapshot(q),
+            );
+        }
     }
     out
 }

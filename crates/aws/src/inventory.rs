@@ -346,6 +346,94 @@ pub struct Regional {
     /// Application and network load balancers (ELBv2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancers: Option<Vec<LoadBalancer>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks_clusters: Option<Vec<EksCluster>>,
+    /// Secrets Manager secrets (metadata only: values are never read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<Secret>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sns_topics: Option<Vec<SnsTopic>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqs_queues: Option<Vec<SqsQueue>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EksCluster {
+    pub name: String,
+    pub arn: String,
+    /// Kubernetes `major.minor`.
+    pub version: String,
+    /// The API server endpoint is reachable from outside the VPC.
+    pub endpoint_public: bool,
+    /// The sources allowed to the public endpoint (`0.0.0.0/0` when unrestricted).
+    pub public_access_cidrs: Vec<String>,
+    pub endpoint_private: bool,
+    /// Control plane log types enabled (`api`, `audit`, `authenticator`, `controllerManager`, `scheduler`).
+    pub logging: Vec<String>,
+    /// Kubernetes secrets are envelope-encrypted with a KMS key.
+    pub secrets_encrypted: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Secret {
+    pub name: String,
+    pub arn: String,
+    pub rotation_enabled: bool,
+    /// Days between automatic rotations, when rotation is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rotated: Option<DateTime<Utc>>,
+    /// Day the value was last read (AWS keeps the date only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accessed: Option<DateTime<Utc>>,
+    /// The KMS key; `None` for the AWS managed `aws/secretsmanager` key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// The resource policy; `None` without one (or when unreadable, with a gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SnsTopic {
+    pub name: String,
+    pub arn: String,
+    /// `KmsMasterKeyId`; `None` when the topic is not encrypted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// The access policy; `None` without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    /// Whether the attributes were read (encryption is unknown otherwise).
+    pub attributes_read: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SqsQueue {
+    pub name: String,
+    pub arn: String,
+    pub url: String,
+    /// `KmsMasterKeyId` (SSE-KMS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// `SqsManagedSseEnabled` (SSE-SQS).
+    pub sqs_managed_sse: bool,
+    /// The access policy; `None` without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    /// Whether the attributes were read (encryption is unknown otherwise).
+    pub attributes_read: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -359,6 +447,9 @@ pub struct LoadBalancer {
     pub internet_facing: bool,
     pub dns_name: String,
     pub security_groups: Vec<String>,
+    /// The subnets its nodes are in (their network ACLs apply).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
     pub listeners: Vec<LbListener>,
 }
 

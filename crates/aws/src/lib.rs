@@ -24,6 +24,7 @@
 
 pub mod assets;
 pub mod checks;
+pub mod coverage;
 pub mod exposure;
 pub mod inventory;
 pub mod policy;

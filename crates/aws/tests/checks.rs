@@ -222,6 +222,54 @@ fn exposure_needs_a_public_ip_a_route_to_an_internet_gateway_and_an_open_group()
 }
 
 #[test]
+fn the_subnet_network_acl_narrows_the_exposure() {
+    // acl-1 lets TCP 22 in from anywhere (and nothing else); associate it
+    // with the web instance's subnet.
+    let mut inventory = fixture();
+    let ec2 = inventory.regional[0].ec2.as_mut().expect("ec2");
+    let acl = ec2
+        .network_acls
+        .iter_mut()
+        .find(|a| a.id == "acl-1")
+        .expect("acl-1");
+    acl.subnet_ids.push("subnet-pub".to_string());
+    // No egress entry: replies cannot leave the stateless ACL, nothing is reachable.
+    let found = lines(&scan(&inventory, now(), &[]).findings);
+    assert!(!found.contains("aws.ec2.internet-exposed i-web"));
+
+    let ec2 = inventory.regional[0].ec2.as_mut().expect("ec2");
+    let acl = ec2
+        .network_acls
+        .iter_mut()
+        .find(|a| a.id == "acl-1")
+        .expect("acl-1");
+    acl.entries.push(palisade_aws::inventory::NaclEntry {
+        rule_number: 100,
+        egress: true,
+        protocol: "6".to_string(),
+        allow: true,
+        cidr: Some("0.0.0.0/0".to_string()),
+        port_range: Some((1024, 65535)),
+    });
+    let exposed: Vec<_> = exposure::exposures(&inventory)
+        .into_iter()
+        .filter(|e| e.id == "i-web")
+        .collect();
+    assert_eq!(exposed.len(), 1);
+    // sg-web opens 443, but the ACL only lets 22 in.
+    assert_eq!(exposed[0].ports, ["tcp/22"]);
+    assert_eq!(exposed[0].security_groups, ["sg-ssh"]);
+    assert_eq!(exposed[0].network_acls, ["acl-1"]);
+    let output = scan(&inventory, now(), &[]);
+    let hit = output
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "aws.ec2.internet-exposed")
+        .expect("still exposed on 22");
+    assert!(hit.message.ends_with("on tcp/22"), "{}", hit.message);
+}
+
+#[test]
 fn load_balancers_are_exposed_on_the_listener_ports_their_groups_admit() {
     let exposed: Vec<_> = exposure::exposures(&fixture())
         .into_iter()
@@ -268,6 +316,10 @@ fn the_assets_of_the_fixture_cover_every_collected_resource() {
     assert_eq!(count("AWS::KMS::Key"), 6);
     assert_eq!(count("AWS::RDS::DBInstance"), 2);
     assert_eq!(count("AWS::Lambda::Function"), 2);
+    assert_eq!(count("AWS::EKS::Cluster"), 2);
+    assert_eq!(count("AWS::SecretsManager::Secret"), 3);
+    assert_eq!(count("AWS::SNS::Topic"), 3);
+    assert_eq!(count("AWS::SQS::Queue"), 2);
     let bucket = assets
         .iter()
         .find(|a| a.id == "arn:aws:s3:::pub-policy")

@@ -145,6 +145,55 @@ impl Store {
         sla: &SlaPolicy,
         now: DateTime<Utc>,
     ) -> Result<RunSummary> {
+        let resolution = if complete {
+            Resolution::All
+        } else {
+            Resolution::Nothing
+        };
+        self.record(run, output, resolution, sla, now).await
+    }
+
+    /// [`Store::record_scan`] for a run that covered its whole scope except
+    /// the checks of `unchecked_rules` (rule ids), which could not run (a
+    /// denied API call, a service an emulator lacks). Unseen findings of the
+    /// other rules are resolved; those of the unchecked rules stay as they
+    /// are, with their earlier locations. The run is recorded incomplete
+    /// unless `unchecked_rules` is empty.
+    pub async fn record_scan_except(
+        &self,
+        run: NewRun,
+        output: &ScanOutput,
+        unchecked_rules: &[String],
+        sla: &SlaPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<RunSummary> {
+        let resolution = if unchecked_rules.is_empty() {
+            Resolution::All
+        } else {
+            Resolution::AllBut(unchecked_rules)
+        };
+        self.record(run, output, resolution, sla, now).await
+    }
+
+    async fn record(
+        &self,
+        run: NewRun,
+        output: &ScanOutput,
+        resolution: Resolution<'_>,
+        sla: &SlaPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<RunSummary> {
+        let complete = matches!(resolution, Resolution::All);
+        let unchecked_json =
+            match resolution {
+                Resolution::AllBut(rules) => Some(serde_json::to_string(rules).map_err(
+                    |source| Error::Encode {
+                        what: "unchecked rules",
+                        source,
+                    },
+                )?),
+                _ => None,
+            };
         let now = stored_precision(now);
         let run = NewRun {
             started_at: stored_precision(run.started_at),
@@ -217,7 +266,10 @@ impl Store {
             let finding = match &previous {
                 // An incomplete run saw part of the scope: the places it did
                 // not look at are still where the finding is.
-                Some(previous) if !complete && previous.status != Status::Resolved => {
+                Some(previous)
+                    if !resolution.resolves(&finding.rule_id)
+                        && previous.status != Status::Resolved =>
+                {
                     let mut finding = finding.clone();
                     finding.keep_earlier_locations(&previous.finding);
                     merged = finding;
@@ -249,27 +301,32 @@ impl Store {
             }
         }
 
-        if complete {
+        if !matches!(resolution, Resolution::Nothing) {
+            // ?6: a JSON array of rule ids whose findings stay open, or NULL.
             sqlx::query(
                 "INSERT INTO finding_events (finding_id, at, from_status, to_status, run_id) \
-                 SELECT id, ?, status, 'resolved', ? FROM findings \
-                 WHERE engine = ? AND scope = ? AND status <> 'resolved' AND last_run_id <> ?",
+                 SELECT id, ?1, status, 'resolved', ?2 FROM findings \
+                 WHERE engine = ?3 AND scope = ?4 AND status <> 'resolved' AND last_run_id <> ?5 \
+                   AND (?6 IS NULL OR rule_id NOT IN (SELECT value FROM json_each(?6)))",
             )
             .bind(ts(now))
             .bind(run_id)
             .bind(&run.engine)
             .bind(&run.scope)
             .bind(run_id)
+            .bind(&unchecked_json)
             .execute(&mut *tx)
             .await?;
             let resolved = sqlx::query(
-                "UPDATE findings SET status = 'resolved', resolved_at = ? \
-                 WHERE engine = ? AND scope = ? AND status <> 'resolved' AND last_run_id <> ?",
+                "UPDATE findings SET status = 'resolved', resolved_at = ?1 \
+                 WHERE engine = ?2 AND scope = ?3 AND status <> 'resolved' AND last_run_id <> ?4 \
+                   AND (?5 IS NULL OR rule_id NOT IN (SELECT value FROM json_each(?5)))",
             )
             .bind(ts(now))
             .bind(&run.engine)
             .bind(&run.scope)
             .bind(run_id)
+            .bind(&unchecked_json)
             .execute(&mut *tx)
             .await?;
             counts.resolved = resolved.rows_affected();
@@ -641,6 +698,27 @@ fn validate_author(author: &str) -> Result<()> {
 }
 
 /// Times are stored to the microsecond; values returned are truncated the same way.
+/// Which unseen findings of its scope a recorded run resolves.
+#[derive(Debug, Clone, Copy)]
+enum Resolution<'a> {
+    /// The run covered its whole scope.
+    All,
+    /// The run covered part of its scope: nothing it did not see is resolved.
+    Nothing,
+    /// Everything but the findings of these rules, whose checks could not run.
+    AllBut(&'a [String]),
+}
+
+impl Resolution<'_> {
+    fn resolves(&self, rule_id: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Nothing => false,
+            Self::AllBut(rules) => !rules.iter().any(|r| r == rule_id),
+        }
+    }
+}
+
 fn stored_precision(time: DateTime<Utc>) -> DateTime<Utc> {
     time.trunc_subsecs(6)
 }

@@ -306,6 +306,64 @@ async fn complete_run_resolves_missing_findings_and_incomplete_run_does_not() {
 }
 
 #[tokio::test]
+async fn a_run_with_unchecked_rules_resolves_only_the_other_rules() {
+    let (_dir, store) = temp_store().await;
+    let checked = finding("checked", Severity::High);
+    let unchecked = Finding::new(
+        &rule("iac.test.unchecked", Severity::High),
+        Resource::in_file("aws_s3_bucket", "unchecked", "main.tf"),
+        "unchecked is wrong",
+    );
+    scan(
+        &store,
+        vec![checked.clone(), unchecked.clone()],
+        true,
+        at(1, 10),
+    )
+    .await;
+
+    // Neither is seen; only the rule that could run resolves its finding.
+    let summary = store
+        .record_scan_except(
+            run(SCOPE, at(2, 9)),
+            &output(vec![]),
+            &["iac.test.unchecked".to_string()],
+            &SlaPolicy::default(),
+            at(2, 10),
+        )
+        .await
+        .expect("record");
+    assert!(!summary.complete);
+    assert_eq!(summary.counts.resolved, 1);
+    assert_eq!(
+        get(&store, &checked, at(2, 11)).await.status,
+        Status::Resolved
+    );
+    assert_eq!(
+        get(&store, &unchecked, at(2, 11)).await.status,
+        Status::Open
+    );
+
+    // With nothing unchecked it is a complete run.
+    let summary = store
+        .record_scan_except(
+            run(SCOPE, at(3, 9)),
+            &output(vec![]),
+            &[],
+            &SlaPolicy::default(),
+            at(3, 10),
+        )
+        .await
+        .expect("record");
+    assert!(summary.complete);
+    assert_eq!(summary.counts.resolved, 1);
+    assert_eq!(
+        get(&store, &unchecked, at(3, 11)).await.status,
+        Status::Resolved
+    );
+}
+
+#[tokio::test]
 async fn resolved_finding_seen_again_is_reopened_with_a_new_sla_clock() {
     let (_dir, store) = temp_store().await;
     let a = finding("a", Severity::High);

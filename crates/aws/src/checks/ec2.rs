@@ -496,7 +496,7 @@ pub(crate) const INTERNET_EXPOSED: Check = Check {
         id: "aws.ec2.internet-exposed",
         title: "EC2 instance is reachable from the internet",
         severity: Severity::High,
-        description: "The instance has a public IP, its subnet routes to an internet gateway, and a security group admits 0.0.0.0/0 or ::/0: the listed ports are reachable from anywhere. This is the path, not just an open group (network ACLs are not yet taken into account).",
+        description: "The instance has a public IP, its subnet routes to an internet gateway, and a security group admits 0.0.0.0/0 or ::/0: the listed ports are reachable from anywhere. This is the path, not just an open group: the subnet's network ACL must also let the port in from anywhere and the replies out (ACLs are stateless).",
         remediation: "Close the ports that need not be public, move the instance to a private subnet behind a load balancer, or narrow the security group sources.",
         references: &["https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html", "https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Internet_Gateway.html"],
         compliance: &[(SOC2, "CC6.6"), (ISO, "A.8.20")],
@@ -515,7 +515,7 @@ pub(crate) const INTERNET_EXPOSED: Check = Check {
             .map(|e| {
                 Hit::new(INSTANCE, &e.id, format!("instance {} ({}) is reachable from the internet on {}", e.id, e.address, e.ports.join(", ")))
                     .region(&e.region)
-                    .evidence(format!("{} via {}; security groups {}", e.ports.join(", "), e.gateway, e.security_groups.join(", ")))
+                    .evidence(format!("{} via {}; security groups {}{}", e.ports.join(", "), e.gateway, e.security_groups.join(", "), if e.network_acls.is_empty() { String::new() } else { format!("; network ACL {}", e.network_acls.join(", ")) }))
             })
             .collect()
     },

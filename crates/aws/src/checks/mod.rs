@@ -12,10 +12,12 @@ use crate::inventory::Inventory;
 mod cloudtrail;
 mod detection;
 mod ec2;
+pub mod eks;
 mod elbv2;
 mod iam;
 mod kms;
 pub mod lambda;
+mod messaging;
 mod rds;
 mod s3;
 
@@ -216,6 +218,20 @@ pub static CHECKS: &[Check] = &[
     elbv2::HTTP_LISTENER,
     elbv2::TLS_POLICY,
     elbv2::INTERNET_EXPOSED,
+    // EKS
+    eks::PUBLIC_ENDPOINT,
+    eks::LOGGING,
+    eks::SECRETS_ENCRYPTION,
+    eks::UNSUPPORTED_VERSION,
+    // Secrets Manager, SNS, SQS
+    messaging::SECRET_ROTATION,
+    messaging::SECRET_NOT_ROTATED,
+    messaging::SECRET_UNUSED,
+    messaging::SECRET_PUBLIC,
+    messaging::TOPIC_PUBLIC,
+    messaging::TOPIC_ENCRYPTION,
+    messaging::QUEUE_PUBLIC,
+    messaging::QUEUE_ENCRYPTION,
 ];
 
 /// Every built-in rule's metadata.

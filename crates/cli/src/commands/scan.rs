@@ -134,6 +134,40 @@ pub fn finish_scan_failing_also(
     no_store: bool,
     fails: &dyn Fn(&palisade_core::Finding) -> bool,
 ) -> Result<Outcome> {
+    finish(global, result, None, output_args, fail_on, no_store, fails)
+}
+
+/// [`finish_scan`] for an engine that knows which rules could not run
+/// (AWS: the checks reading a service whose calls failed): the run resolves
+/// the unseen findings of every other rule, whatever its errors.
+pub fn finish_scan_except(
+    global: &GlobalArgs,
+    result: ScanResult,
+    unchecked_rules: &[String],
+    output_args: &OutputArgs,
+    fail_on: Option<Severity>,
+    no_store: bool,
+) -> Result<Outcome> {
+    finish(
+        global,
+        result,
+        Some(unchecked_rules),
+        output_args,
+        fail_on,
+        no_store,
+        &|_| false,
+    )
+}
+
+fn finish(
+    global: &GlobalArgs,
+    result: ScanResult,
+    unchecked_rules: Option<&[String]>,
+    output_args: &OutputArgs,
+    fail_on: Option<Severity>,
+    no_store: bool,
+    fails: &dyn Fn(&palisade_core::Finding) -> bool,
+) -> Result<Outcome> {
     let output = &result.output;
     for error in &output.errors {
         tracing::warn!("{error}");
@@ -148,7 +182,7 @@ pub fn finish_scan_failing_also(
     let lifecycle = if no_store {
         HashMap::new()
     } else {
-        record(global, &result, now)?
+        record(global, &result, unchecked_rules, now)?
     };
     let items: Vec<ReportItem> = result
         .output
@@ -202,6 +236,7 @@ pub fn finish_scan_failing_also(
 fn record(
     global: &GlobalArgs,
     result: &ScanResult,
+    unchecked_rules: Option<&[String]>,
     now: chrono::DateTime<Utc>,
 ) -> Result<HashMap<String, palisade_store::StoredFinding>> {
     // A file that failed to parse hides its findings; resolving them would
@@ -209,20 +244,25 @@ fn record(
     let complete = result.output.errors.is_empty() && !result.partial;
     block_on(async {
         let store = open_store(global).await?;
-        let summary = store
-            .record_scan(
-                NewRun {
-                    engine: result.engine.to_string(),
-                    scope: result.scope.clone(),
-                    started_at: result.started_at,
-                },
-                &result.output,
-                complete,
-                &result.sla,
-                now,
-            )
-            .await
-            .context("cannot record the scan")?;
+        let run = NewRun {
+            engine: result.engine.to_string(),
+            scope: result.scope.clone(),
+            started_at: result.started_at,
+        };
+        let summary = match unchecked_rules {
+            Some(rules) if !result.partial => {
+                store
+                    .record_scan_except(run, &result.output, rules, &result.sla, now)
+                    .await
+            }
+            _ => {
+                store
+                    .record_scan(run, &result.output, complete, &result.sla, now)
+                    .await
+            }
+        }
+        .context("cannot record the scan")?;
+        let complete = summary.complete;
         tracing::info!(
             run = summary.id,
             new = summary.counts.new,

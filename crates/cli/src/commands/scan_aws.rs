@@ -9,7 +9,7 @@ use palisade_aws::Inventory;
 use palisade_aws_collect::{collect, identity, organization_accounts, sdk_config, CollectOptions};
 use palisade_core::{ScanError, ScanOutput};
 
-use super::scan::{finish_scan, ScanResult};
+use super::scan::{finish_scan_except, ScanResult};
 use crate::args::{GlobalArgs, ScanAwsArgs};
 use crate::config::Config;
 use crate::Outcome;
@@ -84,6 +84,7 @@ pub fn run(global: &GlobalArgs, args: ScanAwsArgs) -> Result<Outcome> {
         .cloned()
         .collect();
     let now = Utc::now();
+    let any_account_failed = !failed_accounts.is_empty();
     let mut output = ScanOutput {
         errors: failed_accounts,
         ..ScanOutput::default()
@@ -102,7 +103,21 @@ pub fn run(global: &GlobalArgs, args: ScanAwsArgs) -> Result<Outcome> {
     if !args.common.no_store {
         super::assets::record(global, &inventories)?;
     }
-    finish_scan(
+    // One failed call holds back only the checks that read its service; an
+    // account that could not be entered holds back everything.
+    let mut unchecked: Vec<String> = inventories
+        .iter()
+        .flat_map(palisade_aws::coverage::unchecked_rules)
+        .collect();
+    unchecked.sort();
+    unchecked.dedup();
+    if any_account_failed {
+        unchecked = palisade_aws::builtin_rules()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    }
+    finish_scan_except(
         global,
         ScanResult {
             engine: "aws",
@@ -113,6 +128,7 @@ pub fn run(global: &GlobalArgs, args: ScanAwsArgs) -> Result<Outcome> {
             sla: config.sla,
             partial: false,
         },
+        &unchecked,
         &args.common.output,
         args.common.fail_on,
         args.common.no_store,
