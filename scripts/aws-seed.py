@@ -175,6 +175,33 @@ def seed(endpoint):
     out["bad_snapshot"], out["good_snapshot"] = snapshot, good_snapshot
     out["bad_eip"] = ec2.allocate_address(Domain="vpc")["AllocationId"]
 
+    # --- Network ACLs: a wide-open security group behind a stateless ACL ---
+    # One public subnet whose ACL lets in TCP 443 only (and replies out on
+    # the ephemeral ports): the instance is exposed on 443 alone. Another
+    # whose new ACL has only the default deny entries: not exposed at all.
+    narrow_subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.96.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    closed_subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.97.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    narrow_acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    ec2.create_network_acl_entry(NetworkAclId=narrow_acl, RuleNumber=100, Protocol="6", RuleAction="allow", Egress=False,
+                                 CidrBlock="0.0.0.0/0", PortRange={"From": 443, "To": 443})
+    ec2.create_network_acl_entry(NetworkAclId=narrow_acl, RuleNumber=100, Protocol="6", RuleAction="allow", Egress=True,
+                                 CidrBlock="0.0.0.0/0", PortRange={"From": 1024, "To": 65535})
+    closed_acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    for subnet, acl in ((narrow_subnet, narrow_acl), (closed_subnet, closed_acl)):
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+        current = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["NetworkAcls"][0]
+        association = next(a["NetworkAclAssociationId"] for a in current["Associations"] if a["SubnetId"] == subnet)
+        ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)
+    out["bad_nacl_instance"] = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=narrow_subnet, SecurityGroupIds=[wide_sg],
+        MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
+    )["Instances"][0]["InstanceId"]
+    out["good_nacl_instance"] = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=closed_subnet, SecurityGroupIds=[wide_sg],
+        MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
+    )["Instances"][0]["InstanceId"]
+    out["narrow_acl"] = narrow_acl
+
     # --- ELBv2: a public ALB serving plain HTTP; an internal one redirecting to HTTPS ---
     elb = client("elbv2", endpoint)
     subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
@@ -258,6 +285,57 @@ def seed(endpoint):
 
     # --- Detection: GuardDuty on (good); Config and Security Hub left off (bad) ---
     client("guardduty", endpoint).create_detector(Enable=True)
+
+    # --- EKS: a public, unlogged, unencrypted 1.27 cluster; a private, logged, encrypted one ---
+    eks = client("eks", endpoint)
+    eks_role = iam.get_role(RoleName="good-support-role")["Role"]["Arn"]
+    eks.create_cluster(
+        name="bad-cluster", version="1.27", roleArn=eks_role,
+        resourcesVpcConfig={"subnetIds": subnets, "endpointPublicAccess": True, "endpointPrivateAccess": False, "publicAccessCidrs": ["0.0.0.0/0"]},
+    )
+    eks.create_cluster(
+        name="good-cluster", version="1.31", roleArn=eks_role,
+        resourcesVpcConfig={"subnetIds": subnets, "endpointPublicAccess": False, "endpointPrivateAccess": True},
+        logging={"clusterLogging": [{"types": ["api", "audit", "authenticator", "controllerManager", "scheduler"], "enabled": True}]},
+        encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": f"arn:aws:kms:{REGION}:{account}:key/{good_key}"}}],
+    )
+
+    # --- Secrets Manager: a secret anyone may read, never rotated; a private one ---
+    sm = client("secretsmanager", endpoint)
+    bad_secret = sm.create_secret(Name="bad-secret", SecretString="not-a-real-secret")["ARN"]
+    out["bad_secret"] = bad_secret
+    sm.put_resource_policy(
+        SecretId=bad_secret,
+        ResourcePolicy=doc([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]),
+    )
+    good_secret = sm.create_secret(Name="good-secret", SecretString="not-a-real-secret-either")["ARN"]
+    sm.put_resource_policy(
+        SecretId=good_secret,
+        ResourcePolicy=doc([{"Effect": "Allow", "Principal": {"AWS": role}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]),
+    )
+    rotator = lam.create_function(
+        FunctionName="good-secret-rotator", Runtime="python3.12", Role=role, Handler="handler.handler", Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
+    try:
+        sm.rotate_secret(SecretId=good_secret, RotationLambdaARN=rotator, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+    except Exception as error:  # moto may try to run the function (needs Docker); rotation is recorded first
+        print(f"rotate_secret: {error}", file=sys.stderr)
+
+    # --- SNS and SQS: public, unencrypted ones; private, encrypted ones ---
+    sns = client("sns", endpoint)
+    bad_topic = sns.create_topic(Name="bad-topic")["TopicArn"]
+    sns.set_topic_attributes(
+        TopicArn=bad_topic, AttributeName="Policy",
+        AttributeValue=doc([{"Effect": "Allow", "Principal": "*", "Action": "SNS:Publish", "Resource": bad_topic}]),
+    )
+    sns.create_topic(Name="good-topic", Attributes={"KmsMasterKeyId": "alias/aws/sns"})
+    sqs = client("sqs", endpoint)
+    bad_queue = sqs.create_queue(QueueName="bad-queue", Attributes={"SqsManagedSseEnabled": "false"})["QueueUrl"]
+    sqs.set_queue_attributes(
+        QueueUrl=bad_queue,
+        Attributes={"Policy": doc([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sqs:SendMessage", "Resource": "*"}])},
+    )
+    sqs.create_queue(QueueName="good-queue", Attributes={"KmsMasterKeyId": "alias/aws/sqs"})
 
     # --- CloudTrail --------------------------------------------------------
     trail = client("cloudtrail", endpoint)
