@@ -3,13 +3,16 @@
 //! password policy, the account summary and root MFA, server certificates.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_sdk_iam::types::{AttachedPolicy as SdkAttached, EntityType, PolicyDetail, SummaryKeyType};
+use aws_sdk_iam::types::{
+    AttachedPolicy as SdkAttached, EntityType, PolicyDetail, ReportStateType, SummaryKeyType,
+};
 use aws_sdk_iam::Client;
 use palisade_aws::inventory::{
     AccessKey, AccountSummary, AttachedPolicy, Group, Iam, InlinePolicy, ManagedPolicy,
-    PasswordPolicy, PasswordPolicyState, Role, ServerCertificate, User,
+    PasswordPolicy, PasswordPolicyState, Role, RootCredentials, ServerCertificate, User,
 };
 use palisade_aws::policy::decode_document;
 use palisade_aws::Gap;
@@ -194,7 +197,43 @@ pub(crate) async fn collect(client: &Client, gaps: &Gaps) -> Option<Iam> {
         }
         Err(e) => gap(gaps, "ListServerCertificates", None, reason(&e)),
     }
+    iam.root = root_credentials(client, gaps).await;
     Some(iam)
+}
+
+/// The root user's row of the credential report, generated first if needed.
+async fn root_credentials(client: &Client, gaps: &Gaps) -> Option<RootCredentials> {
+    // Generation takes a few seconds on a large account; an existing report
+    // younger than four hours is answered at once as COMPLETE.
+    for attempt in 0..20 {
+        match client.generate_credential_report().send().await {
+            Ok(out) if out.state() == Some(&ReportStateType::Complete) => break,
+            Ok(_) if attempt < 19 => tokio::time::sleep(Duration::from_millis(500)).await,
+            Ok(_) => {}
+            Err(e) => {
+                gap(gaps, "GenerateCredentialReport", None, reason(&e));
+                return None;
+            }
+        }
+    }
+    let out = match client.get_credential_report().send().await {
+        Ok(out) => out,
+        Err(e) => {
+            gap(gaps, "GetCredentialReport", None, reason(&e));
+            return None;
+        }
+    };
+    let csv = out
+        .content()
+        .map(|blob| String::from_utf8_lossy(blob.as_ref()).into_owned())
+        .unwrap_or_default();
+    match palisade_aws::credential_report::root_credentials(&csv) {
+        Ok(root) => Some(root),
+        Err(e) => {
+            gap(gaps, "GetCredentialReport", None, e.to_string());
+            None
+        }
+    }
 }
 
 /// Per user: console password and its last use, MFA devices, access keys and their last use.

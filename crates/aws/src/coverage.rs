@@ -17,6 +17,42 @@ const ALSO_READS: &[(&str, &[&str])] = &[
     ("aws.ec2.internet-exposed", &["elbv2"]),
 ];
 
+/// Calls whose failure hides the data of these rules only, not of their whole service.
+const ONLY_FOR: &[(&str, &str, &[&str])] = &[
+    ("iam", "GetCredentialReport", &["aws.iam.root-usage"]),
+    ("iam", "GenerateCredentialReport", &["aws.iam.root-usage"]),
+    (
+        "iam",
+        "ListServerCertificates",
+        &["aws.iam.expired-server-certificate"],
+    ),
+    (
+        "s3",
+        "GetBucketVersioning",
+        &["aws.s3.versioning", "aws.s3.mfa-delete"],
+    ),
+    (
+        "s3",
+        "GetBucketLogging",
+        &[
+            "aws.s3.access-logging",
+            "aws.cloudtrail.bucket-access-logging",
+        ],
+    ),
+];
+
+/// Whether a failed call can hide data `rule_id` reads.
+fn affects(gap: &crate::inventory::Gap, rule_id: &str) -> bool {
+    if let Some((_, _, rules)) = ONLY_FOR
+        .iter()
+        .find(|(service, operation, _)| gap.service == *service && gap.operation == *operation)
+    {
+        return rules.contains(&rule_id);
+    }
+    let read = services_read(rule_id);
+    read.contains(&gap.service.as_str()) || read.contains(&"*")
+}
+
 /// The services whose data a rule's check reads, as gaps name them.
 pub fn services_read(rule_id: &str) -> Vec<&'static str> {
     let own = rule_id.split('.').nth(1).unwrap_or_default();
@@ -48,15 +84,7 @@ pub fn unchecked_rules(inventory: &Inventory) -> Vec<String> {
     let mut rules: Vec<String> = CHECKS
         .iter()
         .map(|c| c.rule.id)
-        .filter(|id| {
-            everything || {
-                let read = services_read(id);
-                inventory
-                    .gaps
-                    .iter()
-                    .any(|g| read.contains(&g.service.as_str()) || read.contains(&"*"))
-            }
-        })
+        .filter(|id| everything || inventory.gaps.iter().any(|g| affects(g, id)))
         .map(str::to_string)
         .collect();
     rules.sort();
@@ -99,8 +127,31 @@ mod tests {
             Some("logs"),
             "AccessDenied",
         );
-        let rules = unchecked_rules(&with_gaps(vec![versioning]));
-        assert!(rules.contains(&"aws.s3.versioning".to_string()));
+        // A per-bucket setting hides only the rules reading it.
+        assert_eq!(
+            unchecked_rules(&with_gaps(vec![versioning])),
+            vec!["aws.s3.mfa-delete", "aws.s3.versioning"]
+        );
+        let report = Gap::new(
+            "iam",
+            None,
+            "GetCredentialReport",
+            None,
+            "no <root_account> row",
+        );
+        assert_eq!(
+            unchecked_rules(&with_gaps(vec![report])),
+            vec!["aws.iam.root-usage"]
+        );
+        let policy = Gap::new(
+            "s3",
+            Some("us-east-1"),
+            "GetBucketPolicy",
+            Some("logs"),
+            "AccessDenied",
+        );
+        let rules = unchecked_rules(&with_gaps(vec![policy]));
+        assert!(rules.contains(&"aws.s3.public-policy".to_string()));
         assert!(rules.contains(&"aws.cloudtrail.bucket-public".to_string()));
         assert!(!rules.contains(&"aws.ec2.sg-ssh-open".to_string()));
         assert!(!rules.contains(&"aws.iam.root-mfa".to_string()));

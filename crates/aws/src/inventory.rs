@@ -102,6 +102,23 @@ pub struct Iam {
     /// Whether the virtual MFA listing was read (the hardware-MFA check needs it).
     pub virtual_mfa_listed: bool,
     pub server_certificates: Vec<ServerCertificate>,
+    /// The root user's row of the credential report; `None` when it could not be read (with a gap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<RootCredentials>,
+}
+
+/// The root user as the credential report describes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RootCredentials {
+    /// Last console sign-in; `None` when never (or before October 2014).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_last_used: Option<DateTime<Utc>>,
+    pub mfa_active: bool,
+    pub access_keys_active: bool,
+    /// Latest use of either root access key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_last_used: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

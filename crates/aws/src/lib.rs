@@ -25,6 +25,7 @@
 pub mod assets;
 pub mod checks;
 pub mod coverage;
+pub mod credential_report;
 pub mod exposure;
 pub mod inventory;
 pub mod policy;

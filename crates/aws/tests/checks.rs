@@ -91,6 +91,7 @@ fn account_wide_checks_fire_on_a_weak_account() {
         "aws.iam.password-uppercase arn:aws:iam::111122223333:account-password-policy",
         "aws.iam.root-access-key arn:aws:iam::111122223333:root",
         "aws.iam.root-mfa arn:aws:iam::111122223333:root",
+        "aws.iam.root-usage arn:aws:iam::111122223333:root",
         "aws.iam.support-role arn:aws:iam::111122223333:root",
         "aws.s3.account-public-access-block arn:aws:s3::111122223333:account",
         "aws.config.enabled arn:aws:config:eu-west-1:111122223333:account",

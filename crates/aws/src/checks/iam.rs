@@ -61,6 +61,39 @@ pub(crate) const ROOT_ACCESS_KEY: Check = Check {
     },
 };
 
+/// Root sign-ins or key uses within this many days are reported (CIS 1.7).
+pub(crate) const ROOT_USAGE_DAYS: i64 = 30;
+
+pub(crate) const ROOT_USAGE: Check = Check {
+    rule: RuleSpec {
+        id: "aws.iam.root-usage",
+        title: "Root user was used recently",
+        severity: Severity::High,
+        description: "The root user should only be used for the few tasks that require it (closing the account, changing its support plan). A sign-in or access-key call as root in the last 30 days means it is in everyday use, with no policy able to limit it. Read from the IAM credential report.",
+        remediation: "Find what was done as root in CloudTrail (userIdentity.type = Root), move that work to IAM Identity Center users or roles, and put the root credentials in a safe with MFA.",
+        references: &["https://docs.aws.amazon.com/IAM/latest/UserGuide/root-user-tasks.html", "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html"],
+        compliance: &[(CIS_AWS, "1.7"), (SOC2, "CC6.1"), (ISO, "A.8.2")],
+        prowler: &["iam_avoid_root_usage"],
+    },
+    run: |inv, cx| {
+        let Some(root) = iam(inv).and_then(|i| i.root) else {
+            return vec![];
+        };
+        [("signed in to the console", root.password_last_used), ("used an access key", root.access_key_last_used)]
+            .into_iter()
+            .filter_map(|(what, when)| {
+                let when = when?;
+                let days = days_since(when, cx.now);
+                (days <= ROOT_USAGE_DAYS).then(|| {
+                    Hit::new(ACCOUNT, root_arn(inv), format!("the root user {what} {days} days ago"))
+                        .evidence(format!("last used {}", when.to_rfc3339()))
+                        .discriminator(what)
+                })
+            })
+            .collect()
+    },
+};
+
 pub(crate) const ROOT_MFA: Check = Check {
     rule: RuleSpec {
         id: "aws.iam.root-mfa",

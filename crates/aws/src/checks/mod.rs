@@ -126,6 +126,7 @@ pub struct Check {
 pub static CHECKS: &[Check] = &[
     // IAM
     iam::ROOT_ACCESS_KEY,
+    iam::ROOT_USAGE,
     iam::ROOT_MFA,
     iam::ROOT_HARDWARE_MFA,
     iam::PASSWORD_LENGTH,
