@@ -28,7 +28,8 @@ pub mod coverage;
 pub mod credential_report;
 pub mod exposure;
 pub mod inventory;
-pub mod policy;
+/// IAM policy documents, shared with the IaC engine.
+pub use palisade_core::iam_policy as policy;
 
 use chrono::{DateTime, Utc};
 use palisade_core::{Finding, Resource, ScanError, ScanOutput};

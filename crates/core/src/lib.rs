@@ -15,6 +15,7 @@
 //! around it moves.
 
 mod finding;
+pub mod iam_policy;
 mod rule;
 mod severity;
 

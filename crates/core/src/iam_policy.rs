@@ -1,8 +1,9 @@
-//! IAM policy documents as AWS returns them (already decoded from the
-//! URL-encoded form IAM uses): statements, actions, principals, conditions.
+//! IAM policy documents: statements, actions, principals, conditions.
 //!
-//! The same questions as the IaC engine's policy module asks of documents in
-//! code; kept here because the two engines must not depend on each other.
+//! Both the IaC engine (documents written in code) and the AWS posture
+//! engine (documents as AWS returns them) ask the same questions of a
+//! policy: does it allow `iam:PassRole`, is its principal everyone, does a
+//! condition narrow that to known callers. The answers live here once.
 
 use serde_json::Value;
 
@@ -114,7 +115,8 @@ pub fn principal_account(principal: &str) -> Option<&str> {
     (!account.is_empty()).then_some(account)
 }
 
-/// Condition keys that narrow a public principal to known callers.
+/// Condition keys that narrow a public principal to known callers (an
+/// organisation, an account, a VPC endpoint, a specific ARN).
 const RESTRICTING_KEYS: &[&str] = &[
     "aws:sourcevpce",
     "aws:sourcevpc",
@@ -127,14 +129,18 @@ const RESTRICTING_KEYS: &[&str] = &[
     "aws:sourceowner",
     "aws:sourcearn",
     "aws:userid",
+    "aws:ec2instancesourcevpc",
+    "ec2:sourceinstancearn",
+    "lambda:sourcefunctionarn",
+    "ssm:sourceinstancearn",
     "kms:calleraccount",
     "kms:viaservice",
     "sts:externalid",
 ];
 
 /// Whether a statement's `Condition` restricts who can use it (so a public
-/// principal is not really public). Conditions on source IP, TLS or MFA do
-/// not identify the caller and do not count.
+/// principal is not really public). `StringNot*` operators and conditions on
+/// source IP, TLS or MFA do not count: they do not identify the caller.
 pub fn restricting_condition(statement: &Value) -> bool {
     let Some(Value::Object(condition)) = statement.get("Condition") else {
         return false;
@@ -143,6 +149,9 @@ pub fn restricting_condition(statement: &Value) -> bool {
         let op = operator
             .trim_start_matches("ForAnyValue:")
             .trim_start_matches("ForAllValues:");
+        if op.starts_with("ArnNot") {
+            return true;
+        }
         let positive = matches!(
             op,
             "StringEquals" | "StringEqualsIgnoreCase" | "StringLike" | "ArnEquals" | "ArnLike"
@@ -153,7 +162,9 @@ pub fn restricting_condition(statement: &Value) -> bool {
         positive
             && entries.iter().any(|(k, v)| {
                 RESTRICTING_KEYS.contains(&k.to_ascii_lowercase().as_str())
-                    && !list_of(Some(v)).contains(&"*")
+                    && !list_of(Some(v))
+                        .iter()
+                        .any(|s| *s == "*" || (s.starts_with("arn:aws:") && s.contains("::*")))
             })
     })
 }
@@ -256,6 +267,18 @@ mod tests {
             Some("111122223333")
         );
         assert_eq!(principal_account("*"), None);
+    }
+
+    #[test]
+    fn wildcard_and_negated_conditions() {
+        let any_account = json!({"Condition": {"StringLike": {"aws:SourceAccount": "*"}}});
+        let any_arn = json!({"Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3::*"}}});
+        let not_arn = json!({"Condition": {"ArnNotEquals": {"aws:SourceArn": "arn:aws:s3:::x"}}});
+        let via = json!({"Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}});
+        assert!(!restricting_condition(&any_account));
+        assert!(!restricting_condition(&any_arn));
+        assert!(restricting_condition(&not_arn));
+        assert!(restricting_condition(&via));
     }
 
     #[test]
