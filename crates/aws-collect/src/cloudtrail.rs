@@ -4,28 +4,20 @@
 use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
 use aws_sdk_cloudtrail::Client;
 use palisade_aws::inventory::{Trail, TrailSelectors};
-use palisade_aws::Gap;
 
-use crate::{reason, Gaps};
+use crate::{reason, Gaps, Recorder};
 
 const SERVICE: &str = "cloudtrail";
 
 pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Option<Vec<Trail>> {
-    let gap = |operation: &str, resource: Option<&str>, why: String| {
-        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
-    };
-    let listed = match client
-        .describe_trails()
-        .include_shadow_trails(false)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => {
-            gap("DescribeTrails", None, reason(&e));
-            return None;
-        }
-    };
+    let record = Recorder::new(gaps, SERVICE, Some(region));
+    let listed = record
+        .call(
+            "DescribeTrails",
+            None,
+            client.describe_trails().include_shadow_trails(false).send(),
+        )
+        .await?;
     let mut trails = Vec::new();
     for t in listed.trail_list() {
         let arn = t.trail_arn().unwrap_or_default().to_string();
@@ -36,14 +28,14 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
         let is_logging = match client.get_trail_status().name(&arn).send().await {
             Ok(status) => Some(status.is_logging().unwrap_or(false)),
             Err(e) => {
-                gap("GetTrailStatus", Some(&arn), reason(&e));
+                record.gap("GetTrailStatus", Some(&arn), reason(&e));
                 None
             }
         };
         let selectors = match client.get_event_selectors().trail_name(&arn).send().await {
             Ok(out) => Some(selectors(&out)),
             Err(e) => {
-                gap("GetEventSelectors", Some(&arn), reason(&e));
+                record.gap("GetEventSelectors", Some(&arn), reason(&e));
                 None
             }
         };

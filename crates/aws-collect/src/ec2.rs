@@ -11,11 +11,11 @@ use palisade_aws::inventory::{
 };
 use palisade_aws::Gap;
 
-use crate::{reason, Gaps};
+use crate::{all_items, reason, Gaps, Recorder};
 
 const SERVICE: &str = "ec2";
 /// Snapshot attribute calls in flight at once, per region.
-const SNAPSHOT_CONCURRENCY: usize = 8;
+const SNAPSHOT_CONCURRENCY: usize = 16;
 
 /// The regions enabled for the account (DescribeRegions); `us-east-1` alone when that fails.
 pub(crate) async fn enabled_regions(config: &SdkConfig, gaps: &Gaps) -> Vec<String> {
@@ -84,9 +84,7 @@ fn rules(list: &[IpPermission]) -> Vec<SgRule> {
 }
 
 pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Option<Ec2> {
-    let gap = |operation: &str, resource: Option<&str>, why: String| {
-        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
-    };
+    let record = Recorder::new(gaps, SERVICE, Some(region));
     let mut ec2 = Ec2::default();
 
     // Instances first: if EC2 is not reachable at all in the region, say so once.
@@ -133,317 +131,355 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
             }
         }
         Err(e) => {
-            gap("DescribeInstances", None, reason(&e));
+            record.gap("DescribeInstances", None, reason(&e));
             return None;
         }
     }
-    match client
-        .describe_security_groups()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(groups) => {
-            ec2.security_groups = groups
-                .iter()
-                .map(|g| SecurityGroup {
-                    id: g.group_id().unwrap_or_default().to_string(),
-                    name: g.group_name().unwrap_or_default().to_string(),
-                    vpc_id: g.vpc_id().map(str::to_string),
-                    ingress: rules(g.ip_permissions()),
-                    egress: rules(g.ip_permissions_egress()),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeSecurityGroups", None, reason(&e)),
-    }
-    match client
-        .describe_vpcs()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(vpcs) => {
-            ec2.vpcs = vpcs
-                .iter()
-                .map(|v| Vpc {
-                    id: v.vpc_id().unwrap_or_default().to_string(),
-                    is_default: v.is_default().unwrap_or(false),
-                    cidr: v.cidr_block().map(str::to_string),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeVpcs", None, reason(&e)),
-    }
-    match client
-        .describe_subnets()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(subnets) => {
-            ec2.subnets = subnets
-                .iter()
-                .map(|s| Subnet {
-                    id: s.subnet_id().unwrap_or_default().to_string(),
-                    vpc_id: s.vpc_id().unwrap_or_default().to_string(),
-                    map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeSubnets", None, reason(&e)),
-    }
-    match client
-        .describe_route_tables()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(tables) => {
-            ec2.route_tables = tables
-                .iter()
-                .map(|t| RouteTable {
-                    id: t.route_table_id().unwrap_or_default().to_string(),
-                    vpc_id: t.vpc_id().unwrap_or_default().to_string(),
-                    main: t.associations().iter().any(|a| a.main().unwrap_or(false)),
-                    subnet_ids: t
-                        .associations()
-                        .iter()
-                        .filter_map(|a| a.subnet_id().map(str::to_string))
-                        .collect(),
-                    routes: t
-                        .routes()
-                        .iter()
-                        .filter_map(|r| {
-                            let destination = r
-                                .destination_cidr_block()
-                                .or(r.destination_ipv6_cidr_block())?;
-                            Some(Route {
-                                destination: destination.to_string(),
-                                target: r
-                                    .gateway_id()
-                                    .or(r.nat_gateway_id())
-                                    .or(r.transit_gateway_id())
-                                    .or(r.vpc_peering_connection_id())
-                                    .or(r.network_interface_id())
-                                    .map(str::to_string),
+    // The other listings are independent: ask them all at once.
+    let (
+        security_groups,
+        vpcs,
+        subnets,
+        route_tables,
+        network_acls,
+        flow_log_resources,
+        ebs_default_encryption,
+        volumes,
+        snapshots,
+        images,
+        addresses,
+    ) = tokio::join!(
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(groups) = record
+                .call(
+                    "DescribeSecurityGroups",
+                    None,
+                    all_items!(client.describe_security_groups()),
+                )
+                .await
+            {
+                ec2.security_groups = groups
+                    .iter()
+                    .map(|g| SecurityGroup {
+                        id: g.group_id().unwrap_or_default().to_string(),
+                        name: g.group_name().unwrap_or_default().to_string(),
+                        vpc_id: g.vpc_id().map(str::to_string),
+                        ingress: rules(g.ip_permissions()),
+                        egress: rules(g.ip_permissions_egress()),
+                    })
+                    .collect()
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(vpcs) = record
+                .call("DescribeVpcs", None, all_items!(client.describe_vpcs()))
+                .await
+            {
+                ec2.vpcs = vpcs
+                    .iter()
+                    .map(|v| Vpc {
+                        id: v.vpc_id().unwrap_or_default().to_string(),
+                        is_default: v.is_default().unwrap_or(false),
+                        cidr: v.cidr_block().map(str::to_string),
+                    })
+                    .collect()
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(subnets) = record
+                .call(
+                    "DescribeSubnets",
+                    None,
+                    all_items!(client.describe_subnets()),
+                )
+                .await
+            {
+                ec2.subnets = subnets
+                    .iter()
+                    .map(|s| Subnet {
+                        id: s.subnet_id().unwrap_or_default().to_string(),
+                        vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                        map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+                    })
+                    .collect()
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(tables) = record
+                .call(
+                    "DescribeRouteTables",
+                    None,
+                    all_items!(client.describe_route_tables()),
+                )
+                .await
+            {
+                ec2.route_tables = tables
+                    .iter()
+                    .map(|t| RouteTable {
+                        id: t.route_table_id().unwrap_or_default().to_string(),
+                        vpc_id: t.vpc_id().unwrap_or_default().to_string(),
+                        main: t.associations().iter().any(|a| a.main().unwrap_or(false)),
+                        subnet_ids: t
+                            .associations()
+                            .iter()
+                            .filter_map(|a| a.subnet_id().map(str::to_string))
+                            .collect(),
+                        routes: t
+                            .routes()
+                            .iter()
+                            .filter_map(|r| {
+                                let destination = r
+                                    .destination_cidr_block()
+                                    .or(r.destination_ipv6_cidr_block())?;
+                                Some(Route {
+                                    destination: destination.to_string(),
+                                    target: r
+                                        .gateway_id()
+                                        .or(r.nat_gateway_id())
+                                        .or(r.transit_gateway_id())
+                                        .or(r.vpc_peering_connection_id())
+                                        .or(r.network_interface_id())
+                                        .map(str::to_string),
+                                })
                             })
-                        })
+                            .collect(),
+                    })
+                    .collect()
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(acls) = record
+                .call(
+                    "DescribeNetworkAcls",
+                    None,
+                    all_items!(client.describe_network_acls()),
+                )
+                .await
+            {
+                ec2.network_acls = acls
+                    .iter()
+                    .map(|a| NetworkAcl {
+                        id: a.network_acl_id().unwrap_or_default().to_string(),
+                        vpc_id: a.vpc_id().unwrap_or_default().to_string(),
+                        subnet_ids: a
+                            .associations()
+                            .iter()
+                            .filter_map(|s| s.subnet_id().map(str::to_string))
+                            .collect(),
+                        entries: a
+                            .entries()
+                            .iter()
+                            .map(|e| NaclEntry {
+                                rule_number: e.rule_number().unwrap_or(32767),
+                                egress: e.egress().unwrap_or(false),
+                                protocol: e.protocol().unwrap_or("-1").to_string(),
+                                allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
+                                cidr: e.cidr_block().or(e.ipv6_cidr_block()).map(str::to_string),
+                                port_range: e.port_range().and_then(|p| Some((p.from()?, p.to()?))),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(logs) = record
+                .call(
+                    "DescribeFlowLogs",
+                    None,
+                    all_items!(client.describe_flow_logs()),
+                )
+                .await
+            {
+                ec2.flow_log_resources = Some(
+                    logs.iter()
+                        .filter_map(|l| l.resource_id().map(str::to_string))
                         .collect(),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeRouteTables", None, reason(&e)),
-    }
-    match client
-        .describe_network_acls()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(acls) => {
-            ec2.network_acls = acls
-                .iter()
-                .map(|a| NetworkAcl {
-                    id: a.network_acl_id().unwrap_or_default().to_string(),
-                    vpc_id: a.vpc_id().unwrap_or_default().to_string(),
-                    subnet_ids: a
-                        .associations()
-                        .iter()
-                        .filter_map(|s| s.subnet_id().map(str::to_string))
-                        .collect(),
-                    entries: a
-                        .entries()
-                        .iter()
-                        .map(|e| NaclEntry {
-                            rule_number: e.rule_number().unwrap_or(32767),
-                            egress: e.egress().unwrap_or(false),
-                            protocol: e.protocol().unwrap_or("-1").to_string(),
-                            allow: e.rule_action().is_some_and(|r| r.as_str() == "allow"),
-                            cidr: e.cidr_block().or(e.ipv6_cidr_block()).map(str::to_string),
-                            port_range: e.port_range().and_then(|p| Some((p.from()?, p.to()?))),
-                        })
-                        .collect(),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeNetworkAcls", None, reason(&e)),
-    }
-    match client
-        .describe_flow_logs()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(logs) => {
-            ec2.flow_log_resources = Some(
-                logs.iter()
-                    .filter_map(|l| l.resource_id().map(str::to_string))
-                    .collect(),
-            )
-        }
-        Err(e) => gap("DescribeFlowLogs", None, reason(&e)),
-    }
-    match client.get_ebs_encryption_by_default().send().await {
-        Ok(out) => ec2.ebs_default_encryption = out.ebs_encryption_by_default(),
-        Err(e) => gap("GetEbsEncryptionByDefault", None, reason(&e)),
-    }
-    match client
-        .describe_volumes()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(volumes) => {
-            ec2.volumes = volumes
-                .iter()
-                .map(|v| Volume {
-                    id: v.volume_id().unwrap_or_default().to_string(),
-                    encrypted: v.encrypted().unwrap_or(false),
-                    attached_to: v
-                        .attachments()
-                        .iter()
-                        .filter_map(|a| a.instance_id().map(str::to_string))
-                        .collect(),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeVolumes", None, reason(&e)),
-    }
-    match client
-        .describe_snapshots()
-        .owner_ids("self")
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(snapshots) => {
+                )
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            match client.get_ebs_encryption_by_default().send().await {
+                Ok(out) => ec2.ebs_default_encryption = out.ebs_encryption_by_default(),
+                Err(e) => record.gap("GetEbsEncryptionByDefault", None, reason(&e)),
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            if let Some(volumes) = record
+                .call(
+                    "DescribeVolumes",
+                    None,
+                    all_items!(client.describe_volumes()),
+                )
+                .await
+            {
+                ec2.volumes = volumes
+                    .iter()
+                    .map(|v| Volume {
+                        id: v.volume_id().unwrap_or_default().to_string(),
+                        encrypted: v.encrypted().unwrap_or(false),
+                        attached_to: v
+                            .attachments()
+                            .iter()
+                            .filter_map(|a| a.instance_id().map(str::to_string))
+                            .collect(),
+                    })
+                    .collect()
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
             // The snapshots anyone may restore are the candidates (usually
             // none); each is confirmed by its attribute, a few at a time. If
-            // the candidate listing fails, every snapshot is confirmed.
-            let candidates: Option<std::collections::HashSet<String>> = client
-                .describe_snapshots()
-                .owner_ids("self")
-                .restorable_by_user_ids("all")
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .ok()
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|s| s.snapshot_id().map(str::to_string))
-                        .collect()
-                });
-            let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(SNAPSHOT_CONCURRENCY));
-            let mut tasks = tokio::task::JoinSet::new();
-            for (index, s) in snapshots.iter().enumerate() {
-                let id = s.snapshot_id().unwrap_or_default().to_string();
-                let encrypted = s.encrypted().unwrap_or(false);
-                let client = client.clone();
-                let semaphore = semaphore.clone();
-                let candidate = candidates.as_ref().is_none_or(|c| c.contains(&id));
-                tasks.spawn(async move {
-                    if !candidate {
-                        return (index, id, encrypted, Ok(false));
-                    }
-                    let _permit = semaphore.acquire_owned().await;
-                    let public = client
-                        .describe_snapshot_attribute()
-                        .snapshot_id(&id)
-                        .attribute(SnapshotAttributeName::CreateVolumePermission)
-                        .send()
-                        .await
-                        .map(|out| {
-                            out.create_volume_permissions()
-                                .iter()
-                                .any(|p| p.group().is_some_and(|g| g.as_str() == "all"))
+            // the candidate listing fails, every snapshot is confirmed. Both
+            // listings are asked at once.
+            let (all, restorable) = tokio::join!(
+                record.call(
+                    "DescribeSnapshots",
+                    None,
+                    all_items!(client.describe_snapshots().owner_ids("self")),
+                ),
+                all_items!(client
+                    .describe_snapshots()
+                    .owner_ids("self")
+                    .restorable_by_user_ids("all")),
+            );
+            if let Some(snapshots) = all {
+                let candidates: Option<std::collections::HashSet<String>> =
+                    restorable.ok().map(|list| {
+                        list.iter()
+                            .filter_map(|s| s.snapshot_id().map(str::to_string))
+                            .collect()
+                    });
+                let semaphore =
+                    std::sync::Arc::new(tokio::sync::Semaphore::new(SNAPSHOT_CONCURRENCY));
+                let mut tasks = tokio::task::JoinSet::new();
+                for (index, s) in snapshots.iter().enumerate() {
+                    let id = s.snapshot_id().unwrap_or_default().to_string();
+                    let encrypted = s.encrypted().unwrap_or(false);
+                    let client = client.clone();
+                    let semaphore = semaphore.clone();
+                    let candidate = candidates.as_ref().is_none_or(|c| c.contains(&id));
+                    tasks.spawn(async move {
+                        if !candidate {
+                            return (index, id, encrypted, Ok(false));
+                        }
+                        let _permit = semaphore.acquire_owned().await;
+                        let public = client
+                            .describe_snapshot_attribute()
+                            .snapshot_id(&id)
+                            .attribute(SnapshotAttributeName::CreateVolumePermission)
+                            .send()
+                            .await
+                            .map(|out| {
+                                out.create_volume_permissions()
+                                    .iter()
+                                    .any(|p| p.group().is_some_and(|g| g.as_str() == "all"))
+                            })
+                            .map_err(|e| reason(&e));
+                        (index, id, encrypted, public)
+                    });
+                }
+                let mut found = Vec::with_capacity(snapshots.len());
+                while let Some(Ok(result)) = tasks.join_next().await {
+                    found.push(result);
+                }
+                found.sort_by_key(|(index, ..)| *index);
+                for (_, id, encrypted, public) in found {
+                    let public = match public {
+                        Ok(public) => Some(public),
+                        Err(why) => {
+                            record.gap("DescribeSnapshotAttribute", Some(&id), why);
+                            None
+                        }
+                    };
+                    ec2.snapshots.push(Snapshot {
+                        id,
+                        encrypted,
+                        public,
+                    });
+                }
+            }
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            match client.describe_images().owners("self").send().await {
+                Ok(out) => {
+                    ec2.images = out
+                        .images()
+                        .iter()
+                        .map(|i| Image {
+                            id: i.image_id().unwrap_or_default().to_string(),
+                            name: i.name().unwrap_or_default().to_string(),
+                            public: i.public().unwrap_or(false),
                         })
-                        .map_err(|e| reason(&e));
-                    (index, id, encrypted, public)
-                });
+                        .collect()
+                }
+                Err(e) => record.gap("DescribeImages", None, reason(&e)),
             }
-            let mut found = Vec::with_capacity(snapshots.len());
-            while let Some(Ok(result)) = tasks.join_next().await {
-                found.push(result);
+            ec2
+        },
+        async {
+            let mut ec2 = Ec2::default();
+            match client
+                .describe_addresses()
+                .filters(
+                    Filter::builder()
+                        .name("domain")
+                        .values("vpc")
+                        .values("standard")
+                        .build(),
+                )
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    ec2.addresses = out
+                        .addresses()
+                        .iter()
+                        .map(|a| Address {
+                            public_ip: a.public_ip().unwrap_or_default().to_string(),
+                            allocation_id: a.allocation_id().map(str::to_string),
+                            associated_with: a
+                                .instance_id()
+                                .or(a.network_interface_id())
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string),
+                        })
+                        .collect()
+                }
+                Err(e) => record.gap("DescribeAddresses", None, reason(&e)),
             }
-            found.sort_by_key(|(index, ..)| *index);
-            for (_, id, encrypted, public) in found {
-                let public = match public {
-                    Ok(public) => Some(public),
-                    Err(why) => {
-                        gap("DescribeSnapshotAttribute", Some(&id), why);
-                        None
-                    }
-                };
-                ec2.snapshots.push(Snapshot {
-                    id,
-                    encrypted,
-                    public,
-                });
-            }
-        }
-        Err(e) => gap("DescribeSnapshots", None, reason(&e)),
-    }
-    match client.describe_images().owners("self").send().await {
-        Ok(out) => {
-            ec2.images = out
-                .images()
-                .iter()
-                .map(|i| Image {
-                    id: i.image_id().unwrap_or_default().to_string(),
-                    name: i.name().unwrap_or_default().to_string(),
-                    public: i.public().unwrap_or(false),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeImages", None, reason(&e)),
-    }
-    match client
-        .describe_addresses()
-        .filters(
-            Filter::builder()
-                .name("domain")
-                .values("vpc")
-                .values("standard")
-                .build(),
-        )
-        .send()
-        .await
-    {
-        Ok(out) => {
-            ec2.addresses = out
-                .addresses()
-                .iter()
-                .map(|a| Address {
-                    public_ip: a.public_ip().unwrap_or_default().to_string(),
-                    allocation_id: a.allocation_id().map(str::to_string),
-                    associated_with: a
-                        .instance_id()
-                        .or(a.network_interface_id())
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                })
-                .collect()
-        }
-        Err(e) => gap("DescribeAddresses", None, reason(&e)),
-    }
+            ec2
+        },
+    );
+    ec2.security_groups = security_groups.security_groups;
+    ec2.vpcs = vpcs.vpcs;
+    ec2.subnets = subnets.subnets;
+    ec2.route_tables = route_tables.route_tables;
+    ec2.network_acls = network_acls.network_acls;
+    ec2.flow_log_resources = flow_log_resources.flow_log_resources;
+    ec2.ebs_default_encryption = ebs_default_encryption.ebs_default_encryption;
+    ec2.volumes = volumes.volumes;
+    ec2.snapshots = snapshots.snapshots;
+    ec2.images = images.images;
+    ec2.addresses = addresses.addresses;
     Some(ec2)
 }

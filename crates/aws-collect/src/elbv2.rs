@@ -3,9 +3,8 @@
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use palisade_aws::inventory::{LbListener, LoadBalancer};
-use palisade_aws::Gap;
 
-use crate::{reason, Gaps};
+use crate::{all_items, reason, Gaps, Recorder};
 
 const SERVICE: &str = "elbv2";
 
@@ -14,23 +13,14 @@ pub(crate) async fn collect(
     region: &str,
     gaps: &Gaps,
 ) -> Option<Vec<LoadBalancer>> {
-    let gap = |operation: &str, resource: Option<&str>, why: String| {
-        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
-    };
-    let listed = match client
-        .describe_load_balancers()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(list) => list,
-        Err(e) => {
-            gap("DescribeLoadBalancers", None, reason(&e));
-            return None;
-        }
-    };
+    let record = Recorder::new(gaps, SERVICE, Some(region));
+    let listed = record
+        .call(
+            "DescribeLoadBalancers",
+            None,
+            all_items!(client.describe_load_balancers()),
+        )
+        .await?;
     let mut out = Vec::with_capacity(listed.len());
     for lb in &listed {
         let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
@@ -58,7 +48,7 @@ pub(crate) async fn collect(
                     .collect()
             }
             Err(e) => {
-                gap("DescribeListeners", Some(&arn), reason(&e));
+                record.gap("DescribeListeners", Some(&arn), reason(&e));
                 Vec::new()
             }
         };

@@ -21,6 +21,8 @@ use serde_json::Value;
 use crate::{reason, time, Gaps};
 
 const SERVICE: &str = "iam";
+/// Users whose credentials are read at once.
+const USER_CONCURRENCY: usize = 8;
 
 fn gap(gaps: &Gaps, operation: &str, resource: Option<&str>, why: String) {
     gaps.push(Gap::new(SERVICE, None, operation, resource, why));
@@ -133,71 +135,94 @@ pub(crate) async fn collect(client: &Client, gaps: &Gaps) -> Option<Iam> {
             });
         }
     }
-    user_details(client, &mut iam.users, gaps).await;
-    iam.password_policy = password_policy(client, gaps).await;
-    iam.summary = match client.get_account_summary().send().await {
-        Ok(out) => {
-            let map: HashMap<SummaryKeyType, i32> = out.summary_map().cloned().unwrap_or_default();
-            Some(AccountSummary {
-                root_mfa_enabled: map
-                    .get(&SummaryKeyType::AccountMfaEnabled)
-                    .copied()
-                    .unwrap_or(0)
-                    > 0,
-                root_access_keys_present: map
-                    .get(&SummaryKeyType::AccountAccessKeysPresent)
-                    .copied()
-                    .unwrap_or(0)
-                    > 0,
-            })
-        }
-        Err(e) => {
-            gap(gaps, "GetAccountSummary", None, reason(&e));
-            None
+    let summary = async {
+        match client.get_account_summary().send().await {
+            Ok(out) => {
+                let map: HashMap<SummaryKeyType, i32> =
+                    out.summary_map().cloned().unwrap_or_default();
+                Some(AccountSummary {
+                    root_mfa_enabled: map
+                        .get(&SummaryKeyType::AccountMfaEnabled)
+                        .copied()
+                        .unwrap_or(0)
+                        > 0,
+                    root_access_keys_present: map
+                        .get(&SummaryKeyType::AccountAccessKeysPresent)
+                        .copied()
+                        .unwrap_or(0)
+                        > 0,
+                })
+            }
+            Err(e) => {
+                gap(gaps, "GetAccountSummary", None, reason(&e));
+                None
+            }
         }
     };
-    match client
-        .list_virtual_mfa_devices()
-        .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Assigned)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(devices) => {
-            iam.virtual_mfa_listed = true;
-            iam.root_virtual_mfa = devices
-                .iter()
-                .filter(|d| d.user().is_some_and(|u| u.arn().ends_with(":root")))
-                .map(|d| d.serial_number().to_string())
-                .collect();
+    let virtual_mfa = async {
+        let mut iam = Iam::default();
+        match client
+            .list_virtual_mfa_devices()
+            .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Assigned)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
+            Ok(devices) => {
+                iam.virtual_mfa_listed = true;
+                iam.root_virtual_mfa = devices
+                    .iter()
+                    .filter(|d| d.user().is_some_and(|u| u.arn().ends_with(":root")))
+                    .map(|d| d.serial_number().to_string())
+                    .collect();
+            }
+            Err(e) => gap(gaps, "ListVirtualMFADevices", None, reason(&e)),
         }
-        Err(e) => gap(gaps, "ListVirtualMFADevices", None, reason(&e)),
-    }
-    match client
-        .list_server_certificates()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(certificates) => {
-            iam.server_certificates = certificates
-                .iter()
-                .filter_map(|c| {
-                    Some(ServerCertificate {
-                        name: c.server_certificate_name().to_string(),
-                        arn: c.arn().to_string(),
-                        expiration: time(c.expiration()?),
+        iam
+    };
+    let certificates = async {
+        let mut iam = Iam::default();
+        match client
+            .list_server_certificates()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
+            Ok(certificates) => {
+                iam.server_certificates = certificates
+                    .iter()
+                    .filter_map(|c| {
+                        Some(ServerCertificate {
+                            name: c.server_certificate_name().to_string(),
+                            arn: c.arn().to_string(),
+                            expiration: time(c.expiration()?),
+                        })
                     })
-                })
-                .collect();
+                    .collect();
+            }
+            Err(e) => gap(gaps, "ListServerCertificates", None, reason(&e)),
         }
-        Err(e) => gap(gaps, "ListServerCertificates", None, reason(&e)),
-    }
-    iam.root = root_credentials(client, gaps).await;
+        iam
+    };
+    // Everything but the principals' listing is independent: ask it all at once.
+    let (_, password_policy, summary, virtual_mfa, certificates, root) = tokio::join!(
+        user_details(client, &mut iam.users, gaps),
+        password_policy(client, gaps),
+        summary,
+        virtual_mfa,
+        certificates,
+        root_credentials(client, gaps),
+    );
+    iam.password_policy = password_policy;
+    iam.summary = summary;
+    iam.virtual_mfa_listed = virtual_mfa.virtual_mfa_listed;
+    iam.root_virtual_mfa = virtual_mfa.root_virtual_mfa;
+    iam.server_certificates = certificates.server_certificates;
+    iam.root = root;
     Some(iam)
 }
 
@@ -256,55 +281,99 @@ async fn user_details(client: &Client, users: &mut [User], gaps: &Gaps) {
         }
     };
     for user in users.iter_mut() {
-        let name = user.name.clone();
-        user.password_last_used = last_sign_in.get(&name).copied();
-        match client.get_login_profile().user_name(&name).send().await {
-            Ok(_) => user.password_enabled = true,
-            Err(e) if e.code() == Some("NoSuchEntity") => user.password_enabled = false,
-            Err(e) => gap(gaps, "GetLoginProfile", Some(&user.arn), reason(&e)),
-        }
-        match client.list_mfa_devices().user_name(&name).send().await {
-            Ok(out) => {
-                user.mfa_devices = out
-                    .mfa_devices()
-                    .iter()
-                    .map(|d| d.serial_number().to_string())
-                    .collect()
-            }
-            Err(e) => gap(gaps, "ListMFADevices", Some(&user.arn), reason(&e)),
-        }
-        match client.list_access_keys().user_name(&name).send().await {
-            Ok(out) => {
-                for key in out.access_key_metadata() {
-                    let Some(id) = key.access_key_id() else {
-                        continue;
-                    };
-                    let last_used = match client
-                        .get_access_key_last_used()
-                        .access_key_id(id)
-                        .send()
-                        .await
-                    {
-                        Ok(used) => used
-                            .access_key_last_used()
-                            .and_then(|u| u.last_used_date())
-                            .map(time),
-                        Err(e) => {
-                            gap(gaps, "GetAccessKeyLastUsed", Some(&user.arn), reason(&e));
-                            None
-                        }
-                    };
-                    user.access_keys.push(AccessKey {
-                        id: id.to_string(),
-                        active: key.status() == Some(&aws_sdk_iam::types::StatusType::Active),
-                        created: key.create_date().map(time).unwrap_or_default(),
-                        last_used,
-                    });
+        user.password_last_used = last_sign_in.get(&user.name).copied();
+    }
+    // Users are read a few at a time, each with its three listings at once.
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(USER_CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, user) in users.iter().enumerate() {
+        let (client, gaps, semaphore) = (client.clone(), gaps.clone(), semaphore.clone());
+        let (name, arn) = (user.name.clone(), user.arn.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (index, credentials(&client, &name, &arn, &gaps).await)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, (password_enabled, mfa_devices, access_keys))) => {
+                if let Some(user) = users.get_mut(index) {
+                    if let Some(enabled) = password_enabled {
+                        user.password_enabled = enabled;
+                    }
+                    user.mfa_devices = mfa_devices;
+                    user.access_keys = access_keys;
                 }
             }
-            Err(e) => gap(gaps, "ListAccessKeys", Some(&user.arn), reason(&e)),
+            Err(e) => gap(gaps, "*", None, format!("user collector failed: {e}")),
         }
     }
+}
+
+/// One user's console password (`None` when unreadable), MFA devices and access keys.
+async fn credentials(
+    client: &Client,
+    name: &str,
+    arn: &str,
+    gaps: &Gaps,
+) -> (Option<bool>, Vec<String>, Vec<AccessKey>) {
+    let (login, mfa, keys) = tokio::join!(
+        client.get_login_profile().user_name(name).send(),
+        client.list_mfa_devices().user_name(name).send(),
+        client.list_access_keys().user_name(name).send(),
+    );
+    let password_enabled = match login {
+        Ok(_) => Some(true),
+        Err(e) if e.code() == Some("NoSuchEntity") => Some(false),
+        Err(e) => {
+            gap(gaps, "GetLoginProfile", Some(arn), reason(&e));
+            None
+        }
+    };
+    let mfa_devices = match mfa {
+        Ok(out) => out
+            .mfa_devices()
+            .iter()
+            .map(|d| d.serial_number().to_string())
+            .collect(),
+        Err(e) => {
+            gap(gaps, "ListMFADevices", Some(arn), reason(&e));
+            Vec::new()
+        }
+    };
+    let mut access_keys = Vec::new();
+    match keys {
+        Ok(out) => {
+            for key in out.access_key_metadata() {
+                let Some(id) = key.access_key_id() else {
+                    continue;
+                };
+                let last_used = match client
+                    .get_access_key_last_used()
+                    .access_key_id(id)
+                    .send()
+                    .await
+                {
+                    Ok(used) => used
+                        .access_key_last_used()
+                        .and_then(|u| u.last_used_date())
+                        .map(time),
+                    Err(e) => {
+                        gap(gaps, "GetAccessKeyLastUsed", Some(arn), reason(&e));
+                        None
+                    }
+                };
+                access_keys.push(AccessKey {
+                    id: id.to_string(),
+                    active: key.status() == Some(&aws_sdk_iam::types::StatusType::Active),
+                    created: key.create_date().map(time).unwrap_or_default(),
+                    last_used,
+                });
+            }
+        }
+        Err(e) => gap(gaps, "ListAccessKeys", Some(arn), reason(&e)),
+    }
+    (password_enabled, mfa_devices, access_keys)
 }
 
 async fn password_policy(client: &Client, gaps: &Gaps) -> PasswordPolicyState {

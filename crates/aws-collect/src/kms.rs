@@ -3,30 +3,16 @@
 use aws_sdk_kms::Client;
 use palisade_aws::inventory::KmsKey;
 use palisade_aws::policy::decode_document;
-use palisade_aws::Gap;
 
-use crate::{reason, Gaps};
+use crate::{all_items, reason, Gaps, Recorder};
 
 const SERVICE: &str = "kms";
 
 pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Option<Vec<KmsKey>> {
-    let gap = |operation: &str, resource: Option<&str>, why: String| {
-        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
-    };
-    let listed = match client
-        .list_keys()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(keys) => keys,
-        Err(e) => {
-            gap("ListKeys", None, reason(&e));
-            return None;
-        }
-    };
+    let record = Recorder::new(gaps, SERVICE, Some(region));
+    let listed = record
+        .call("ListKeys", None, all_items!(client.list_keys()))
+        .await?;
     let mut keys = Vec::new();
     for entry in &listed {
         let Some(id) = entry.key_id() else { continue };
@@ -36,7 +22,7 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
                 None => continue,
             },
             Err(e) => {
-                gap("DescribeKey", Some(id), reason(&e));
+                record.gap("DescribeKey", Some(id), reason(&e));
                 continue;
             }
         };
@@ -65,7 +51,7 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
         if key.rotatable() && key.state == "Enabled" {
             match client.get_key_rotation_status().key_id(id).send().await {
                 Ok(out) => key.rotation_enabled = Some(out.key_rotation_enabled()),
-                Err(e) => gap("GetKeyRotationStatus", Some(&key.arn), reason(&e)),
+                Err(e) => record.gap("GetKeyRotationStatus", Some(&key.arn), reason(&e)),
             }
         }
         match client
@@ -76,7 +62,7 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
             .await
         {
             Ok(out) => key.policy = out.policy().and_then(decode_document),
-            Err(e) => gap("GetKeyPolicy", Some(&key.arn), reason(&e)),
+            Err(e) => record.gap("GetKeyPolicy", Some(&key.arn), reason(&e)),
         }
         keys.push(key);
     }

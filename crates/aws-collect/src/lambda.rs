@@ -7,9 +7,8 @@ use aws_sdk_lambda::Client;
 use palisade_aws::checks::lambda::looks_like_secret;
 use palisade_aws::inventory::LambdaFunction;
 use palisade_aws::policy::decode_document;
-use palisade_aws::Gap;
 
-use crate::{reason, Gaps};
+use crate::{all_items, reason, Gaps, Recorder};
 
 const SERVICE: &str = "lambda";
 
@@ -18,23 +17,10 @@ pub(crate) async fn collect(
     region: &str,
     gaps: &Gaps,
 ) -> Option<Vec<LambdaFunction>> {
-    let gap = |operation: &str, resource: Option<&str>, why: String| {
-        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
-    };
-    let listed = match client
-        .list_functions()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(list) => list,
-        Err(e) => {
-            gap("ListFunctions", None, reason(&e));
-            return None;
-        }
-    };
+    let record = Recorder::new(gaps, SERVICE, Some(region));
+    let listed = record
+        .call("ListFunctions", None, all_items!(client.list_functions()))
+        .await?;
     let mut functions = Vec::with_capacity(listed.len());
     for f in &listed {
         let name = f.function_name().unwrap_or_default().to_string();
@@ -59,7 +45,7 @@ pub(crate) async fn collect(
             Ok(out) => Some(out.auth_type().as_str().to_string()),
             Err(e) if e.code() == Some("ResourceNotFoundException") => None,
             Err(e) => {
-                gap("GetFunctionUrlConfig", Some(&arn), reason(&e));
+                record.gap("GetFunctionUrlConfig", Some(&arn), reason(&e));
                 None
             }
         };
@@ -67,7 +53,7 @@ pub(crate) async fn collect(
             Ok(out) => out.policy().and_then(decode_document),
             Err(e) if e.code() == Some("ResourceNotFoundException") => None,
             Err(e) => {
-                gap("GetPolicy", Some(&arn), reason(&e));
+                record.gap("GetPolicy", Some(&arn), reason(&e));
                 None
             }
         };

@@ -3,30 +3,20 @@
 
 use aws_sdk_rds::Client;
 use palisade_aws::inventory::{DbInstance, DbSnapshot, Rds};
-use palisade_aws::Gap;
 
-use crate::{reason, Gaps};
+use crate::{all_items, reason, Gaps, Recorder};
 
 const SERVICE: &str = "rds";
 
 pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Option<Rds> {
-    let gap = |operation: &str, resource: Option<&str>, why: String| {
-        gaps.push(Gap::new(SERVICE, Some(region), operation, resource, why))
-    };
-    let instances = match client
-        .describe_db_instances()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-    {
-        Ok(list) => list,
-        Err(e) => {
-            gap("DescribeDBInstances", None, reason(&e));
-            return None;
-        }
-    };
+    let record = Recorder::new(gaps, SERVICE, Some(region));
+    let instances = record
+        .call(
+            "DescribeDBInstances",
+            None,
+            all_items!(client.describe_db_instances()),
+        )
+        .await?;
     let mut rds = Rds {
         instances: instances
             .iter()
@@ -69,7 +59,7 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
                         })
                     })),
                     Err(e) => {
-                        gap("DescribeDBSnapshotAttributes", Some(&id), reason(&e));
+                        record.gap("DescribeDBSnapshotAttributes", Some(&id), reason(&e));
                         None
                     }
                 };
@@ -81,7 +71,7 @@ pub(crate) async fn collect(client: &Client, region: &str, gaps: &Gaps) -> Optio
                 });
             }
         }
-        Err(e) => gap("DescribeDBSnapshots", None, reason(&e)),
+        Err(e) => record.gap("DescribeDBSnapshots", None, reason(&e)),
     }
     Some(rds)
 }

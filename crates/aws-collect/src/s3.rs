@@ -14,6 +14,8 @@ use palisade_aws::Gap;
 use crate::{reason, Gaps};
 
 const SERVICE: &str = "s3";
+/// Buckets read at once.
+const BUCKET_CONCURRENCY: usize = 8;
 
 /// A client for `region`, path-style when an endpoint override (an emulator) is set.
 fn client(config: &SdkConfig, region: &str) -> Client {
@@ -47,8 +49,10 @@ pub(crate) async fn collect(config: &SdkConfig, gaps: &Gaps) -> Option<S3> {
         }
     };
     let mut clients: HashMap<String, Client> = HashMap::new();
-    let mut buckets = Vec::new();
-    for bucket in listed.iter().flat_map(|page| page.buckets()) {
+    // Buckets are read a few at a time, each with its seven calls at once.
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(BUCKET_CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, bucket) in listed.iter().flat_map(|page| page.buckets()).enumerate() {
         let Some(name) = bucket.name() else { continue };
         let region = match bucket.bucket_region() {
             Some(region) => region.to_string(),
@@ -74,8 +78,27 @@ pub(crate) async fn collect(config: &SdkConfig, gaps: &Gaps) -> Option<S3> {
             .entry(region.clone())
             .or_insert_with(|| client(config, &region))
             .clone();
-        buckets.push(bucket_details(&client, name, &region, gaps).await);
+        let (name, gaps, semaphore) = (name.to_string(), gaps.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (index, bucket_details(&client, &name, &region, &gaps).await)
+        });
     }
+    let mut buckets = Vec::with_capacity(tasks.len());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(pair) => buckets.push(pair),
+            Err(e) => gaps.push(Gap::new(
+                SERVICE,
+                None,
+                "*",
+                None,
+                format!("bucket collector failed: {e}"),
+            )),
+        }
+    }
+    buckets.sort_by_key(|(index, _)| *index);
+    let buckets = buckets.into_iter().map(|(_, b)| b).collect();
     Some(S3 { buckets })
 }
 
@@ -88,7 +111,16 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
         region: region.to_string(),
         ..Bucket::default()
     };
-    match client.get_bucket_acl().bucket(name).send().await {
+    let (acl, policy, public_access_block, encryption, versioning, logging, ownership) = tokio::join!(
+        client.get_bucket_acl().bucket(name).send(),
+        client.get_bucket_policy().bucket(name).send(),
+        client.get_public_access_block().bucket(name).send(),
+        client.get_bucket_encryption().bucket(name).send(),
+        client.get_bucket_versioning().bucket(name).send(),
+        client.get_bucket_logging().bucket(name).send(),
+        client.get_bucket_ownership_controls().bucket(name).send(),
+    );
+    match acl {
         Ok(out) => {
             bucket.acl = Some(
                 out.grants()
@@ -105,12 +137,12 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
         }
         Err(e) => gap("GetBucketAcl", reason(&e)),
     }
-    match client.get_bucket_policy().bucket(name).send().await {
+    match policy {
         Ok(out) => bucket.policy = Some(out.policy().and_then(decode_document)),
         Err(e) if e.code() == Some("NoSuchBucketPolicy") => bucket.policy = Some(None),
         Err(e) => gap("GetBucketPolicy", reason(&e)),
     }
-    match client.get_public_access_block().bucket(name).send().await {
+    match public_access_block {
         Ok(out) => {
             bucket.public_access_block =
                 Some(
@@ -128,7 +160,7 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
         }
         Err(e) => gap("GetPublicAccessBlock", reason(&e)),
     }
-    match client.get_bucket_encryption().bucket(name).send().await {
+    match encryption {
         Ok(out) => {
             bucket.encryption = Some(
                 out.server_side_encryption_configuration()
@@ -147,7 +179,7 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
         }
         Err(e) => gap("GetBucketEncryption", reason(&e)),
     }
-    match client.get_bucket_versioning().bucket(name).send().await {
+    match versioning {
         Ok(out) => {
             bucket.versioning = Some(Versioning {
                 enabled: out.status().is_some_and(|s| s.as_str() == "Enabled"),
@@ -163,19 +195,14 @@ async fn bucket_details(client: &Client, name: &str, region: &str, gaps: &Gaps) 
             None => gap("GetBucketVersioning", reason(&e)),
         },
     }
-    match client.get_bucket_logging().bucket(name).send().await {
+    match logging {
         Ok(out) => {
             bucket.logging_target =
                 Some(out.logging_enabled().map(|l| l.target_bucket().to_string()))
         }
         Err(e) => gap("GetBucketLogging", reason(&e)),
     }
-    match client
-        .get_bucket_ownership_controls()
-        .bucket(name)
-        .send()
-        .await
-    {
+    match ownership {
         Ok(out) => {
             bucket.ownership = Some(
                 out.ownership_controls()
