@@ -62,7 +62,7 @@ echo "== runs (moto at $AWS_ENDPOINT_URL, region us-east-1)"
 measure palisade "$PALISADE_BIN" scan aws --regions us-east-1 --no-store --format json -q
 if [ "$PALISADE_ONLY" = 0 ]; then
   measure prowler "$PROWLER_VENV/bin/prowler" aws --region us-east-1 \
-    --service iam s3 ec2 vpc cloudtrail kms rds awslambda elbv2 guardduty config securityhub \
+    --service iam s3 ec2 vpc cloudtrail kms rds awslambda elbv2 guardduty config securityhub eks secretsmanager sns sqs \
     --output-formats json-ocsf --output-directory "$WORK/prowler" --output-filename report --no-banner
 fi
 

@@ -22,6 +22,33 @@ fn trails(inv: &Inventory) -> Option<Vec<&Trail>> {
     any.then_some(out)
 }
 
+/// One hit per collected trail for which `failing` holds: "trail `NAME` WHAT".
+fn per_trail(inv: &Inventory, failing: fn(&Trail) -> bool, what: &str, evidence: &str) -> Vec<Hit> {
+    trails(inv)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| failing(t))
+        .map(|t| {
+            Hit::new(TRAIL, &t.arn, format!("trail `{}` {what}", t.name))
+                .region(&t.home_region)
+                .evidence(evidence)
+        })
+        .collect()
+}
+
+/// The trail's own bucket, when it is in the scanned account.
+fn trail_buckets(inv: &Inventory) -> Vec<(&Trail, &str, &crate::inventory::Bucket)> {
+    let buckets = inv.s3.as_ref().map_or(&[][..], |s| s.buckets.as_slice());
+    trails(inv)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| {
+            let name = t.s3_bucket.as_deref()?;
+            Some((t, name, buckets.iter().find(|b| b.name == name)?))
+        })
+        .collect()
+}
+
 /// Whether every region's trails were read (so "no trail does X" is a fact).
 fn all_regions_read(inv: &Inventory) -> bool {
     !inv.regional.is_empty() && inv.regional.iter().all(|r| r.trails.is_some())
@@ -96,14 +123,7 @@ pub(crate) const LOGGING: Check = Check {
         compliance: &[(CIS_AWS, "3.1"), (SOC2, "CC7.2"), (ISO, "A.8.15")],
         prowler: &[],
     },
-    run: |inv, _| {
-        trails(inv)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| t.is_logging == Some(false))
-            .map(|t| Hit::new(TRAIL, &t.arn, format!("trail `{}` is not logging", t.name)).region(&t.home_region).evidence("IsLogging: false"))
-            .collect()
-    },
+    run: |inv, _| per_trail(inv, |t| t.is_logging == Some(false), "is not logging", "IsLogging: false"),
 };
 
 pub(crate) const LOG_VALIDATION: Check = Check {
@@ -117,14 +137,7 @@ pub(crate) const LOG_VALIDATION: Check = Check {
         compliance: &[(CIS_AWS, "3.2"), (SOC2, "CC7.2"), (ISO, "A.8.15")],
         prowler: &["cloudtrail_log_file_validation_enabled"],
     },
-    run: |inv, _| {
-        trails(inv)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| !t.log_file_validation)
-            .map(|t| Hit::new(TRAIL, &t.arn, format!("trail `{}` does not validate its log files", t.name)).region(&t.home_region).evidence("LogFileValidationEnabled: false"))
-            .collect()
-    },
+    run: |inv, _| per_trail(inv, |t| !t.log_file_validation, "does not validate its log files", "LogFileValidationEnabled: false"),
 };
 
 pub(crate) const KMS: Check = Check {
@@ -138,14 +151,7 @@ pub(crate) const KMS: Check = Check {
         compliance: &[(CIS_AWS, "3.5"), (SOC2, "CC6.1"), (ISO, "A.8.24")],
         prowler: &["cloudtrail_kms_encryption_enabled"],
     },
-    run: |inv, _| {
-        trails(inv)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| t.kms_key_id.is_none())
-            .map(|t| Hit::new(TRAIL, &t.arn, format!("trail `{}` logs are not encrypted with KMS", t.name)).region(&t.home_region).evidence("KmsKeyId: none"))
-            .collect()
-    },
+    run: |inv, _| per_trail(inv, |t| t.kms_key_id.is_none(), "logs are not encrypted with KMS", "KmsKeyId: none"),
 };
 
 pub(crate) const CLOUDWATCH: Check = Check {
@@ -159,14 +165,7 @@ pub(crate) const CLOUDWATCH: Check = Check {
         compliance: &[(SOC2, "CC7.2"), (ISO, "A.8.16")],
         prowler: &["cloudtrail_cloudwatch_logging_enabled"],
     },
-    run: |inv, _| {
-        trails(inv)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| t.cloudwatch_log_group.is_none())
-            .map(|t| Hit::new(TRAIL, &t.arn, format!("trail `{}` does not deliver to CloudWatch Logs", t.name)).region(&t.home_region).evidence("CloudWatchLogsLogGroupArn: none"))
-            .collect()
-    },
+    run: |inv, _| per_trail(inv, |t| t.cloudwatch_log_group.is_none(), "does not deliver to CloudWatch Logs", "CloudWatchLogsLogGroupArn: none"),
 };
 
 pub(crate) const BUCKET_ACCESS_LOGGING: Check = Check {
@@ -181,16 +180,11 @@ pub(crate) const BUCKET_ACCESS_LOGGING: Check = Check {
         prowler: &["cloudtrail_logs_s3_bucket_access_logging_enabled"],
     },
     run: |inv, _| {
-        let buckets = inv.s3.as_ref().map_or(&[][..], |s| s.buckets.as_slice());
-        trails(inv)
-            .unwrap_or_default()
+        trail_buckets(inv)
             .into_iter()
-            .filter_map(|t| {
-                let name = t.s3_bucket.as_deref()?;
-                let bucket = buckets.iter().find(|b| b.name == name)?;
-                matches!(bucket.logging_target, Some(None)).then(|| {
-                    Hit::new(TRAIL, &t.arn, format!("the bucket `{name}` of trail `{}` has no access logging", t.name)).region(&t.home_region).evidence(format!("bucket {name}: no LoggingEnabled"))
-                })
+            .filter(|(_, _, bucket)| matches!(bucket.logging_target, Some(None)))
+            .map(|(t, name, _)| {
+                Hit::new(TRAIL, &t.arn, format!("the bucket `{name}` of trail `{}` has no access logging", t.name)).region(&t.home_region).evidence(format!("bucket {name}: no LoggingEnabled"))
             })
             .collect()
     },
@@ -208,13 +202,9 @@ pub(crate) const BUCKET_PUBLIC: Check = Check {
         prowler: &["cloudtrail_logs_s3_bucket_is_not_publicly_accessible"],
     },
     run: |inv, _| {
-        let buckets = inv.s3.as_ref().map_or(&[][..], |s| s.buckets.as_slice());
-        trails(inv)
-            .unwrap_or_default()
+        trail_buckets(inv)
             .into_iter()
-            .filter_map(|t| {
-                let name = t.s3_bucket.as_deref()?;
-                let bucket = buckets.iter().find(|b| b.name == name)?;
+            .filter_map(|(t, name, bucket)| {
                 let pab = bucket.public_access_block.flatten();
                 let acl_public = !pab.is_some_and(|p| p.ignore_public_acls)
                     && bucket.acl.as_ref().is_some_and(|grants| grants.iter().any(|g| g.grantee_uri.as_deref().is_some_and(|u| u.ends_with("/AllUsers") || u.ends_with("/AuthenticatedUsers"))));

@@ -3,7 +3,7 @@
 
 use palisade_core::Severity;
 
-use super::{Check, Hit, RuleSpec, ISO, SOC2};
+use super::{each, Check, Hit, RuleSpec, ISO, SOC2};
 use crate::inventory::{EksCluster, Inventory};
 
 const CLUSTER: &str = "AWS::EKS::Cluster";
@@ -21,12 +21,7 @@ pub const LOG_TYPES: [&str; 5] = [
 pub const OLDEST_SUPPORTED: (u32, u32) = (1, 28);
 
 fn clusters(inv: &Inventory) -> impl Iterator<Item = (&str, &EksCluster)> {
-    inv.regional.iter().flat_map(|r| {
-        r.eks_clusters
-            .iter()
-            .flatten()
-            .map(move |c| (r.region.as_str(), c))
-    })
+    each(inv, |r| r.eks_clusters.as_deref())
 }
 
 pub(crate) const PUBLIC_ENDPOINT: Check = Check {

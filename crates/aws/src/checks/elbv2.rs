@@ -3,19 +3,14 @@
 
 use palisade_core::Severity;
 
-use super::{Check, Hit, RuleSpec, ISO, SOC2};
+use super::{each, Check, Hit, RuleSpec, ISO, SOC2};
 use crate::exposure;
 use crate::inventory::{Inventory, LoadBalancer};
 
 const LB: &str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
 
 fn load_balancers(inv: &Inventory) -> impl Iterator<Item = (&str, &LoadBalancer)> {
-    inv.regional.iter().flat_map(|r| {
-        r.load_balancers
-            .iter()
-            .flatten()
-            .map(move |lb| (r.region.as_str(), lb))
-    })
+    each(inv, |r| r.load_balancers.as_deref())
 }
 
 /// Predefined ELB security policies that still accept TLS 1.0 or 1.1.

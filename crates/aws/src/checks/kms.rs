@@ -2,19 +2,13 @@
 
 use palisade_core::Severity;
 
-use super::{Check, Hit, RuleSpec, CIS_AWS, ISO, SOC2};
+use super::{each, public_policy_hit, Check, Hit, RuleSpec, CIS_AWS, ISO, SOC2};
 use crate::inventory::{Inventory, KmsKey};
-use crate::policy;
 
 const KEY: &str = "AWS::KMS::Key";
 
 fn keys(inv: &Inventory) -> impl Iterator<Item = (&str, &KmsKey)> {
-    inv.regional.iter().flat_map(|r| {
-        r.kms_keys
-            .iter()
-            .flatten()
-            .map(move |k| (r.region.as_str(), k))
-    })
+    each(inv, |r| r.kms_keys.as_deref())
 }
 
 pub(crate) const ROTATION: Check = Check {
@@ -49,16 +43,7 @@ pub(crate) const PUBLIC_POLICY: Check = Check {
     },
     run: |inv, _| {
         keys(inv)
-            .filter_map(|(region, k)| {
-                let doc = k.policy.as_ref()?;
-                let public = policy::public_statements(doc);
-                let first = public.first()?;
-                Some(
-                    Hit::new(KEY, &k.arn, format!("the policy of KMS key {} allows everyone", k.id))
-                        .region(region)
-                        .evidence(format!("Principal: \"*\", Action: {}", policy::list(first, "Action").join(", "))),
-                )
-            })
+            .filter_map(|(region, k)| public_policy_hit(KEY, &k.arn, region, format!("the policy of KMS key {} allows everyone", k.id), k.policy.as_ref()))
             .collect()
     },
 };

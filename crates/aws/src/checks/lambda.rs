@@ -3,19 +3,13 @@
 
 use palisade_core::Severity;
 
-use super::{Check, Hit, RuleSpec, ISO, SOC2};
+use super::{each, public_policy_hit, Check, Hit, RuleSpec, ISO, SOC2};
 use crate::inventory::{Inventory, LambdaFunction};
-use crate::policy;
 
 const FUNCTION: &str = "AWS::Lambda::Function";
 
 fn functions(inv: &Inventory) -> impl Iterator<Item = (&str, &LambdaFunction)> {
-    inv.regional.iter().flat_map(|r| {
-        r.lambda_functions
-            .iter()
-            .flatten()
-            .map(move |f| (r.region.as_str(), f))
-    })
+    each(inv, |r| r.lambda_functions.as_deref())
 }
 
 /// Runtimes AWS no longer supports (deprecated for creating and updating functions).
@@ -77,16 +71,7 @@ pub(crate) const PUBLIC_POLICY: Check = Check {
     },
     run: |inv, _| {
         functions(inv)
-            .filter_map(|(region, f)| {
-                let doc = f.policy.as_ref()?;
-                let public = policy::public_statements(doc);
-                let first = public.first()?;
-                Some(
-                    Hit::new(FUNCTION, &f.arn, format!("the policy of function `{}` allows everyone", f.name))
-                        .region(region)
-                        .evidence(format!("Principal: \"*\", Action: {}", policy::list(first, "Action").join(", "))),
-                )
-            })
+            .filter_map(|(region, f)| public_policy_hit(FUNCTION, &f.arn, region, format!("the policy of function `{}` allows everyone", f.name), f.policy.as_ref()))
             .collect()
     },
 };

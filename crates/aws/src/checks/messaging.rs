@@ -3,9 +3,8 @@
 
 use palisade_core::Severity;
 
-use super::{days_since, Check, Hit, RuleSpec, ISO, SOC2};
+use super::{days_since, each, public_policy_hit, Check, Hit, RuleSpec, ISO, SOC2};
 use crate::inventory::{Inventory, Secret, SnsTopic, SqsQueue};
-use crate::policy;
 
 const SECRET: &str = "AWS::SecretsManager::Secret";
 const TOPIC: &str = "AWS::SNS::Topic";
@@ -14,47 +13,15 @@ const QUEUE: &str = "AWS::SQS::Queue";
 pub const SECRET_MAX_DAYS: i64 = 90;
 
 fn secrets(inv: &Inventory) -> impl Iterator<Item = (&str, &Secret)> {
-    inv.regional.iter().flat_map(|r| {
-        r.secrets
-            .iter()
-            .flatten()
-            .map(move |s| (r.region.as_str(), s))
-    })
+    each(inv, |r| r.secrets.as_deref())
 }
 
 fn topics(inv: &Inventory) -> impl Iterator<Item = (&str, &SnsTopic)> {
-    inv.regional.iter().flat_map(|r| {
-        r.sns_topics
-            .iter()
-            .flatten()
-            .map(move |t| (r.region.as_str(), t))
-    })
+    each(inv, |r| r.sns_topics.as_deref())
 }
 
 fn queues(inv: &Inventory) -> impl Iterator<Item = (&str, &SqsQueue)> {
-    inv.regional.iter().flat_map(|r| {
-        r.sqs_queues
-            .iter()
-            .flatten()
-            .map(move |q| (r.region.as_str(), q))
-    })
-}
-
-/// A hit for a resource policy with a statement open to everyone.
-fn public_policy(
-    kind: &'static str,
-    arn: &str,
-    region: &str,
-    what: String,
-    document: Option<&serde_json::Value>,
-) -> Option<Hit> {
-    let document = document?;
-    let public = policy::public_statements(document);
-    let first = public.first()?;
-    Some(Hit::new(kind, arn, what).region(region).evidence(format!(
-        "Principal: \"*\", Action: {}",
-        policy::list(first, "Action").join(", ")
-    )))
+    each(inv, |r| r.sqs_queues.as_deref())
 }
 
 pub(crate) const SECRET_ROTATION: Check = Check {
@@ -143,7 +110,7 @@ pub(crate) const SECRET_PUBLIC: Check = Check {
     },
     run: |inv, _| {
         secrets(inv)
-            .filter_map(|(region, s)| public_policy(SECRET, &s.arn, region, format!("the policy of secret {} allows everyone", s.name), s.policy.as_ref()))
+            .filter_map(|(region, s)| public_policy_hit(SECRET, &s.arn, region, format!("the policy of secret {} allows everyone", s.name), s.policy.as_ref()))
             .collect()
     },
 };
@@ -161,7 +128,7 @@ pub(crate) const TOPIC_PUBLIC: Check = Check {
     },
     run: |inv, _| {
         topics(inv)
-            .filter_map(|(region, t)| public_policy(TOPIC, &t.arn, region, format!("the policy of SNS topic {} allows everyone", t.name), t.policy.as_ref()))
+            .filter_map(|(region, t)| public_policy_hit(TOPIC, &t.arn, region, format!("the policy of SNS topic {} allows everyone", t.name), t.policy.as_ref()))
             .collect()
     },
 };
@@ -198,7 +165,7 @@ pub(crate) const QUEUE_PUBLIC: Check = Check {
     },
     run: |inv, _| {
         queues(inv)
-            .filter_map(|(region, q)| public_policy(QUEUE, &q.arn, region, format!("the policy of SQS queue {} allows everyone", q.name), q.policy.as_ref()))
+            .filter_map(|(region, q)| public_policy_hit(QUEUE, &q.arn, region, format!("the policy of SQS queue {} allows everyone", q.name), q.policy.as_ref()))
             .collect()
     },
 };

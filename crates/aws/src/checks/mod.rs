@@ -240,6 +240,36 @@ pub fn builtin_rules() -> Vec<Rule> {
     CHECKS.iter().map(|c| c.rule.to_rule()).collect()
 }
 
+/// Every item of one per-region list, with its region: `each(inv, |r| r.kms_keys.as_deref())`.
+pub(crate) fn each<'a, T: 'a>(
+    inv: &'a Inventory,
+    list: fn(&'a crate::inventory::Regional) -> Option<&'a [T]>,
+) -> impl Iterator<Item = (&'a str, &'a T)> {
+    inv.regional.iter().flat_map(move |r| {
+        list(r)
+            .unwrap_or_default()
+            .iter()
+            .map(move |item| (r.region.as_str(), item))
+    })
+}
+
+/// A hit for a resource policy with a statement open to everyone.
+pub(crate) fn public_policy_hit(
+    kind: &'static str,
+    arn: &str,
+    region: &str,
+    what: String,
+    document: Option<&serde_json::Value>,
+) -> Option<Hit> {
+    let document = document?;
+    let public = crate::policy::public_statements(document);
+    let first = public.first()?;
+    Some(Hit::new(kind, arn, what).region(region).evidence(format!(
+        "Principal: \"*\", Action: {}",
+        crate::policy::list(first, "Action").join(", ")
+    )))
+}
+
 /// Days between `then` and `now` (0 when `then` is in the future).
 pub(crate) fn days_since(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (now - then).num_days().max(0)
