@@ -70,6 +70,30 @@ fn json_of(output: &std::process::Output) -> Value {
     })
 }
 
+/// `scan aws` of us-east-1 as JSON, with `extra` arguments; it must exit 0.
+fn scan_json(mut palisade: Command, extra: &[&str]) -> Value {
+    let out = palisade
+        .args([
+            "scan",
+            "aws",
+            "--regions",
+            "us-east-1",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .args(extra)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out)
+}
+
 /// `rule-id resource-id` of every finding about a seeded resource or the account itself.
 fn planted(report: &Value, seeded: &Value) -> BTreeSet<String> {
     let ids: Vec<&str> = seeded
@@ -110,17 +134,7 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
     let s = |key: &str| seeded[key].as_str().expect("seeded id").to_string();
     let home = TempDir::new().expect("home");
 
-    let out = palisade(home.path(), &moto)
-        .args(["scan", "aws", "--regions", "us-east-1", "--format", "json"])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json_of(&out);
+    let report = scan_json(palisade(home.path(), &moto), &[]);
 
     let account = "arn:aws:iam::123456789012";
     let trail = "arn:aws:cloudtrail:us-east-1:123456789012:trail/bad-single-region";
@@ -330,11 +344,7 @@ fn scan_aws_finds_the_planted_problems_and_keeps_the_inventory() {
             s("good_volume")
         ),
     );
-    let again = palisade(home.path(), &moto)
-        .args(["scan", "aws", "--regions", "us-east-1", "--format", "json"])
-        .output()
-        .expect("runs");
-    let again = json_of(&again);
+    let again = scan_json(palisade(home.path(), &moto), &[]);
     assert!(!planted(&again, &seeded).contains(&format!("aws.ec2.sg-ssh-open {}", s("bad_sg"))));
     // A collection whose only gap is the root row resolves what is gone
     // (only aws.iam.root-usage is held back).
@@ -421,27 +431,11 @@ fn denied_calls_are_reported_as_not_checked_and_the_scan_goes_on() {
     let keys = python(&moto, &["-c", &program]);
     let (key_id, secret) = keys.trim().split_once(' ').expect("two keys");
     let home = TempDir::new().expect("home");
-    let out = palisade(home.path(), &moto)
+    let mut auditor = palisade(home.path(), &moto);
+    auditor
         .env("AWS_ACCESS_KEY_ID", key_id)
-        .env("AWS_SECRET_ACCESS_KEY", secret)
-        .args([
-            "scan",
-            "aws",
-            "--regions",
-            "us-east-1",
-            "--format",
-            "json",
-            "-q",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json_of(&out);
+        .env("AWS_SECRET_ACCESS_KEY", secret);
+    let report = scan_json(auditor, &[]);
     let errors: BTreeSet<String> = report["errors"]
         .as_array()
         .expect("errors")
@@ -551,27 +545,7 @@ fn organization_scans_every_member_account_through_the_role() {
     );
     let member = python(&moto, &["-c", &program]).trim().to_string();
     let home = TempDir::new().expect("home");
-    let out = palisade(home.path(), &moto)
-        .args([
-            "scan",
-            "aws",
-            "--regions",
-            "us-east-1",
-            "--organization",
-            "audit",
-            "--format",
-            "json",
-            "-q",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = json_of(&out);
+    let report = scan_json(palisade(home.path(), &moto), &["--organization", "audit"]);
     let accounts: BTreeSet<&str> = report["findings"]
         .as_array()
         .expect("findings")
