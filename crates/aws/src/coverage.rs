@@ -14,7 +14,6 @@ const ALSO_READS: &[(&str, &[&str])] = &[
     ("aws.s3.public-", &["s3control"]),
     ("aws.s3.account-public-access-block", &["s3control"]),
     ("aws.elbv2.internet-exposed", &["ec2"]),
-    ("aws.ec2.internet-exposed", &["elbv2"]),
 ];
 
 /// Calls whose failure hides the data of these rules only, not of their whole service.
@@ -170,7 +169,6 @@ mod tests {
         assert_eq!(
             rules,
             vec![
-                "aws.ec2.internet-exposed",
                 "aws.elbv2.http-listener",
                 "aws.elbv2.internet-exposed",
                 "aws.elbv2.tls-policy"
