@@ -313,7 +313,7 @@ fn sbom_round_trips_through_scan_deps() {
 }
 
 #[test]
-fn an_empty_database_is_an_error_and_urls_are_refused() {
+fn an_empty_database_is_an_error() {
     let home = tempfile::tempdir().expect("home");
     let output = palisade(home.path())
         .args(["scan", "deps"])
@@ -322,16 +322,157 @@ fn an_empty_database_is_an_error_and_urls_are_refused() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("advisory database is empty"));
+}
+
+/// A tiny HTTP/1.1 server on a free local port, serving `routes` (path to
+/// status, extra headers and body; anything else is a 404) until the test
+/// process ends. Returns its base URL.
+fn serve(routes: Vec<(&'static str, u16, Vec<(&'static str, String)>, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+            }
+            let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or(target);
+            let (status, headers, body) = routes
+                .iter()
+                .find(|(p, ..)| *p == path)
+                .map(|(_, s, h, b)| (*s, h.clone(), b.clone()))
+                .unwrap_or((404, vec![], b"not found".to_vec()));
+            let mut response = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                response.push_str(&format!("{name}: {value}\r\n"));
+            }
+            response.push_str("\r\n");
+            let _ = stream.write_all(response.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+/// The OSV fixture records as an `all.zip` export.
+fn fixtures_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let mut entries: Vec<_> = std::fs::read_dir(deps_fixtures().join("osv"))
+            .expect("fixtures")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            writer.start_file(name, options).expect("entry");
+            writer
+                .write_all(&std::fs::read(&path).expect("read"))
+                .expect("write");
+        }
+        writer.finish().expect("finish");
+    }
+    buffer.into_inner()
+}
+
+#[test]
+fn vulndb_imports_osv_kev_and_epss_from_http_urls() {
+    use std::io::Write;
+    let mut epss_gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    epss_gz
+        .write_all(b"#model_version:v2025.03.14\ncve,epss,percentile\nCVE-2021-23337,0.0123,0.78\n")
+        .expect("gzip");
+    let base = serve(vec![
+        // osv.dev's bucket answers directly; a redirect is followed all the same.
+        (
+            "/npm/all.zip",
+            302,
+            vec![("Location", "/files/all.zip".to_string())],
+            vec![],
+        ),
+        ("/files/all.zip", 200, vec![], fixtures_zip()),
+        (
+            "/kev.json",
+            200,
+            vec![],
+            br#"{"vulnerabilities":[{"cveID":"CVE-2021-44228","dateAdded":"2021-12-10"}]}"#
+                .to_vec(),
+        ),
+        ("/epss.csv.gz", 200, vec![], epss_gz.finish().expect("gzip")),
+    ]);
+    let home = tempfile::tempdir().expect("home");
     let output = palisade(home.path())
-        .args([
-            "vulndb",
-            "import",
-            "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip",
-        ])
+        .args(["vulndb", "import"])
+        .arg(format!("{base}/npm/all.zip?token=do-not-log-me"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "imported {base}/npm/all.zip: 11 records read, 11 new, 0 updated"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("do-not-log-me") && !stderr.contains("do-not-log-me"));
+
+    let output = palisade(home.path())
+        .args(["vulndb", "import-kev"])
+        .arg(format!("{base}/kev.json"))
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 known exploited"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = palisade(home.path())
+        .args(["vulndb", "import-epss"])
+        .arg(format!("{base}/epss.csv.gz"))
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 EPSS scores"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // A missing export is a one-line error naming the URL and the status.
+    let output = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(format!("{base}/PyPI/all.zip"))
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("palisade never downloads"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{base}/PyPI/all.zip: HTTP 404")),
+        "{stderr}"
+    );
 }
 
 /// A one-layer `docker save` tarball: Alpine 3.18 with OpenSSL libraries
