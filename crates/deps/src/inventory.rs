@@ -302,28 +302,46 @@ pub fn purl(ecosystem: &Ecosystem, name: &str, version: &str) -> String {
         out.push('/');
     }
     out.push_str(&encode(&name));
+    // RPM versions carry their epoch as a qualifier (purl-spec's rpm type).
+    let (epoch, version) = match version.split_once(':') {
+        Some((epoch, rest))
+            if ecosystem.purl_type() == "rpm"
+                && !epoch.is_empty()
+                && epoch.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            (Some(epoch), rest)
+        }
+        _ => (None, version),
+    };
     if !version.is_empty() {
         out.push('@');
         out.push_str(&encode(version));
     }
-    match ecosystem {
-        Ecosystem::Debian(Some(release)) => out.push_str(&format!("?distro=debian-{release}")),
-        Ecosystem::Alpine(Some(release)) => out.push_str(&format!(
-            "?distro=alpine-{}",
-            release.trim_start_matches('v')
-        )),
-        Ecosystem::Ubuntu(Some(release)) => out.push_str(&format!(
-            "?distro=ubuntu-{}",
+    let distro = match ecosystem {
+        Ecosystem::Debian(Some(release)) => Some(format!("debian-{release}")),
+        Ecosystem::Alpine(Some(release)) => {
+            Some(format!("alpine-{}", release.trim_start_matches('v')))
+        }
+        Ecosystem::Ubuntu(Some(release)) => Some(format!(
+            "ubuntu-{}",
             release.split(':').next().unwrap_or(release)
         )),
-        Ecosystem::AlmaLinux(Some(release)) => {
-            out.push_str(&format!("?distro=almalinux-{release}"))
-        }
-        Ecosystem::RockyLinux(Some(release)) => out.push_str(&format!("?distro=rocky-{release}")),
-        Ecosystem::OtherRpm(distro) if distro.contains('-') => {
-            out.push_str(&format!("?distro={distro}"))
-        }
-        _ => {}
+        Ecosystem::AlmaLinux(Some(release)) => Some(format!("almalinux-{release}")),
+        Ecosystem::RockyLinux(Some(release)) => Some(format!("rocky-{release}")),
+        Ecosystem::OtherRpm(distro) if distro.contains('-') => Some(distro.clone()),
+        _ => None,
+    };
+    // Qualifiers in key order, as purl-spec's canonical form has them.
+    let qualifiers: Vec<String> = [
+        distro.map(|d| format!("distro={d}")),
+        epoch.map(|e| format!("epoch={e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !qualifiers.is_empty() {
+        out.push('?');
+        out.push_str(&qualifiers.join("&"));
     }
     out
 }
@@ -411,10 +429,15 @@ pub fn parse_purl(purl: &str) -> Option<(Ecosystem, String, String)> {
         }
         _ => {}
     }
-    let (path, version) = match path.rsplit_once('@') {
+    let (path, mut version) = match path.rsplit_once('@') {
         Some((path, version)) => (path, decode(version)),
         None => (path, String::new()),
     };
+    if let Some(epoch) = qualifiers.split('&').find_map(|q| q.strip_prefix("epoch=")) {
+        if ecosystem.purl_type() == "rpm" && !version.is_empty() {
+            version = format!("{}:{version}", decode(epoch));
+        }
+    }
     let (namespace, name) = match path.rsplit_once('/') {
         Some((namespace, name)) => (Some(decode(namespace)), decode(name)),
         None => (None, decode(path)),
@@ -489,6 +512,21 @@ mod tests {
             (Ecosystem::Maven, "org.apache:commons", "1.0"),
             (Ecosystem::Go, "github.com/gorilla/mux", "v1.8.0"),
             (Ecosystem::CratesIo, "serde", "1.0.0"),
+            (
+                Ecosystem::AlmaLinux(Some("9".into())),
+                "openssl-libs",
+                "1:3.0.7-24.el9",
+            ),
+            (
+                Ecosystem::Ubuntu(Some("22.04:LTS".into())),
+                "libssl3",
+                "3.0.2-0ubuntu1.10",
+            ),
+            (
+                Ecosystem::OtherRpm("fedora-39".into()),
+                "curl",
+                "8.2.1-1.fc39",
+            ),
         ] {
             let parsed = parse_purl(&purl(&ecosystem, name, version));
             assert_eq!(
@@ -510,6 +548,9 @@ mod tests {
             "Maven",
             "Debian:12",
             "Alpine:v3.19",
+            "Ubuntu:22.04:LTS",
+            "AlmaLinux:9",
+            "Rocky Linux:9",
         ] {
             assert_eq!(
                 Ecosystem::from_osv(name).map(|e| e.osv_name()),
