@@ -33,8 +33,11 @@ fn oci_layout(dir: &Path, layers: &[(&str, Vec<u8>)]) -> PathBuf {
     let root = dir.join("oci");
     let blobs = root.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("mkdir");
-    std::fs::write(root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
-        .expect("write");
+    std::fs::write(
+        root.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("write");
     let mut descriptors = Vec::new();
     for (i, (media_type, data)) in layers.iter().enumerate() {
         let digest = String::from_utf8(vec![b'a' + i as u8; 64]).expect("ascii");
@@ -196,9 +199,27 @@ fn an_almalinux_image_is_read_from_rpmdb_sqlite_and_matched_with_epochs() {
     let db = rpmdb(
         dir.path(),
         &[
-            ("openssl-libs", Some(1), "3.0.7", "24.el9", "openssl-3.0.7-24.el9.src.rpm"),
-            ("openssl", Some(1), "3.0.7", "25.el9_3", "openssl-3.0.7-25.el9_3.src.rpm"),
-            ("bash", None, "5.1.8", "6.el9_1", "bash-5.1.8-6.el9_1.src.rpm"),
+            (
+                "openssl-libs",
+                Some(1),
+                "3.0.7",
+                "24.el9",
+                "openssl-3.0.7-24.el9.src.rpm",
+            ),
+            (
+                "openssl",
+                Some(1),
+                "3.0.7",
+                "25.el9_3",
+                "openssl-3.0.7-25.el9_3.src.rpm",
+            ),
+            (
+                "bash",
+                None,
+                "5.1.8",
+                "6.el9_1",
+                "bash-5.1.8-6.el9_1.src.rpm",
+            ),
         ],
     );
     let files = layer(&[
@@ -208,7 +229,10 @@ fn an_almalinux_image_is_read_from_rpmdb_sqlite_and_matched_with_epochs() {
         ),
         ("var/lib/rpm/rpmdb.sqlite", db),
     ]);
-    let image = oci_layout(dir.path(), &[("application/vnd.oci.image.layer.v1.tar", files)]);
+    let image = oci_layout(
+        dir.path(),
+        &[("application/vnd.oci.image.layer.v1.tar", files)],
+    );
     let inventory = inventory_image(&image, &ImageLimits::default()).expect("image");
     assert!(inventory.warnings.is_empty(), "{:?}", inventory.warnings);
     let errors: Vec<String> = inventory.errors.iter().map(|e| e.to_string()).collect();
@@ -245,7 +269,10 @@ fn rpm_distributions_without_advisories_are_inventoried_with_a_warning() {
         ("etc/os-release", b"ID=fedora\nVERSION_ID=39\nPRETTY_NAME=\"Fedora Linux 39 (Container Image)\"\n".to_vec()),
         ("usr/lib/sysimage/rpm/rpmdb.sqlite", db),
     ]);
-    let image = oci_layout(dir.path(), &[("application/vnd.oci.image.layer.v1.tar", files)]);
+    let image = oci_layout(
+        dir.path(),
+        &[("application/vnd.oci.image.layer.v1.tar", files)],
+    );
     let inventory = inventory_image(&image, &ImageLimits::default()).expect("image");
     assert_eq!(
         packages(&inventory),
@@ -265,16 +292,28 @@ fn rpm_distributions_without_advisories_are_inventoried_with_a_warning() {
     // CentOS 7: a Berkeley DB database, reported as not read.
     let dir = tempfile::tempdir().expect("dir");
     let files = layer(&[
-        ("etc/os-release", b"ID=\"centos\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n".to_vec()),
+        (
+            "etc/os-release",
+            b"ID=\"centos\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n".to_vec(),
+        ),
         ("var/lib/rpm/Packages", vec![0u8; 4096]),
     ]);
-    let image = oci_layout(dir.path(), &[("application/vnd.oci.image.layer.v1.tar", files)]);
+    let image = oci_layout(
+        dir.path(),
+        &[("application/vnd.oci.image.layer.v1.tar", files)],
+    );
     let inventory = inventory_image(&image, &ImageLimits::default()).expect("image");
     assert!(inventory.packages.is_empty() && inventory.errors.is_empty());
     assert_eq!(
-        inventory.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-        vec!["/var/lib/rpm/Packages: not supported: the RPM database of CentOS Linux 7 (Core) is \
+        inventory
+            .warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>(),
+        vec![
+            "/var/lib/rpm/Packages: not supported: the RPM database of CentOS Linux 7 (Core) is \
               Berkeley DB or ndb (rpm before 4.16), which palisade does not read: its OS packages \
-              are not inventoried"]
+              are not inventoried"
+        ]
     );
 }
