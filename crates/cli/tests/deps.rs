@@ -621,3 +621,71 @@ fn an_old_database_is_reported_as_stale_at_scan_time() {
         "{stderr}"
     );
 }
+
+/// A parent POM and an imported BOM only in the local Maven repository
+/// (`MAVEN_REPO_LOCAL`) give the versions a project's POM leaves out.
+#[test]
+fn sbom_resolves_maven_versions_from_the_local_repository() {
+    let home = tempfile::tempdir().expect("home");
+    let repository = home.path().join("m2");
+    let write = |path: &str, text: &str| {
+        let path = repository.join(path);
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "org/example/platform-parent/1.0/platform-parent-1.0.pom",
+        "<project><groupId>org.example</groupId><artifactId>platform-parent</artifactId>\
+         <version>1.0</version><properties><log4j2.version>2.14.1</log4j2.version></properties>\
+         <dependencyManagement><dependencies>\
+         <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId>\
+         <version>${log4j2.version}</version></dependency>\
+         <dependency><groupId>org.example</groupId><artifactId>platform-bom</artifactId>\
+         <version>2.0</version><type>pom</type><scope>import</scope></dependency>\
+         </dependencies></dependencyManagement></project>",
+    );
+    write(
+        "org/example/platform-bom/2.0/platform-bom-2.0.pom",
+        "<project><groupId>org.example</groupId><artifactId>platform-bom</artifactId>\
+         <version>2.0</version><dependencyManagement><dependencies>\
+         <dependency><groupId>org.yaml</groupId><artifactId>snakeyaml</artifactId>\
+         <version>1.33</version></dependency></dependencies></dependencyManagement></project>",
+    );
+    let project = home.path().join("project");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::fs::write(
+        project.join("pom.xml"),
+        "<project><parent><groupId>org.example</groupId><artifactId>platform-parent</artifactId>\
+         <version>1.0</version></parent><artifactId>app</artifactId><dependencies>\
+         <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId></dependency>\
+         <dependency><groupId>org.yaml</groupId><artifactId>snakeyaml</artifactId></dependency>\
+         </dependencies></project>",
+    )
+    .expect("write");
+    let output = palisade(home.path())
+        .env("MAVEN_REPO_LOCAL", &repository)
+        .arg("sbom")
+        .arg(&project)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bom = json_of(&output.stdout);
+    let mut purls: Vec<&str> = bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    purls.sort();
+    assert_eq!(
+        purls,
+        vec![
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+            "pkg:maven/org.yaml/snakeyaml@1.33",
+        ]
+    );
+}

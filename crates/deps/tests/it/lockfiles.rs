@@ -218,3 +218,17 @@ fn dependency_edges_match_their_expected_files() {
     }
     assert!(checked >= 4, "edge fixtures missing: {checked}");
 }
+
+/// A multi-module Maven project: versions from the parent's properties and
+/// `<dependencyManagement>`, an imported BOM (a module of the tree), a
+/// parent found by `<relativePath>` and one by coordinates; plugin and
+/// profile dependencies left out (`maven-multi/expected-inventory.tsv`).
+#[test]
+fn maven_versions_resolve_through_parents_and_imported_boms() {
+    let root = fixtures().join("maven-multi");
+    let inventory = inventory_path(&root, &WalkOptions::default()).expect("inventory");
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    let got = render(&inventory.packages, "");
+    let want = std::fs::read_to_string(root.join("expected-inventory.tsv")).expect("expected");
+    assert_eq!(got, want, "--- got\n{got}");
+}
