@@ -478,33 +478,43 @@ fn vulndb_imports_osv_kev_and_epss_from_http_urls() {
 /// A one-layer `docker save` tarball: Alpine 3.18 with OpenSSL libraries
 /// from the `openssl` origin, and a lockfile.
 fn alpine_image(dir: &Path) -> PathBuf {
+    image_tar(
+        dir,
+        "alpine-app:3.18",
+        &[
+            (
+                "etc/os-release",
+                b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME=\"Alpine Linux v3.18\"\n",
+            ),
+            (
+                "lib/apk/db/installed",
+                b"C:Q1abc=\nP:libcrypto3\nV:3.1.3-r0\nA:x86_64\no:openssl\nm:Natanael Copa\n\nC:Q1def=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n",
+            ),
+            (
+                "app/Cargo.lock",
+                b"version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+            ),
+        ],
+    )
+}
+
+/// A one-layer `docker save` tarball of `files`, tagged `tag`.
+fn image_tar(dir: &Path, tag: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let mut layer = tar::Builder::new(Vec::new());
-    let files: [(&str, &[u8]); 3] = [
-        (
-            "etc/os-release",
-            b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME=\"Alpine Linux v3.18\"\n",
-        ),
-        (
-            "lib/apk/db/installed",
-            b"C:Q1abc=\nP:libcrypto3\nV:3.1.3-r0\nA:x86_64\no:openssl\nm:Natanael Copa\n\nC:Q1def=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n",
-        ),
-        (
-            "app/Cargo.lock",
-            b"version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
-        ),
-    ];
     for (path, content) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(0o644);
-        layer.append_data(&mut header, path, content).expect("file");
+        layer
+            .append_data(&mut header, path, *content)
+            .expect("file");
     }
     let layer = layer.into_inner().expect("layer");
     let mut outer = tar::Builder::new(Vec::new());
     let layer_name = format!("{}/layer.tar", "c".repeat(64));
     let manifest = serde_json::json!([{
         "Config": "config.json",
-        "RepoTags": ["alpine-app:3.18"],
+        "RepoTags": [tag],
         "Layers": [layer_name],
     }])
     .to_string();
@@ -517,9 +527,73 @@ fn alpine_image(dir: &Path) -> PathBuf {
         header.set_mode(0o644);
         outer.append_data(&mut header, name, data).expect("entry");
     }
-    let path = dir.join("alpine-app.tar");
+    let path = dir.join("image.tar");
     std::fs::write(&path, outer.into_inner().expect("image")).expect("write");
     path
+}
+
+/// The rule for images with parts palisade does not support (here: the
+/// apk packages of a distribution OSV names no advisories for): they are
+/// listed as `not supported:` warnings, the run is complete, and findings of
+/// what was scanned resolve when fixed.
+#[test]
+fn unsupported_image_parts_are_warnings_and_scanned_parts_resolve() {
+    let home = home_with_advisories();
+    let image = |cargo_version: &str| {
+        let lock = format!(
+            "version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"{cargo_version}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+        );
+        image_tar(
+            home.path(),
+            "other-os-app:1",
+            &[
+                (
+                    "etc/os-release",
+                    b"ID=exotic\nVERSION_ID=1\nPRETTY_NAME=\"Exotic Linux 1\"\n",
+                ),
+                ("lib/apk/db/installed", b"P:musl\nV:1.2.4-r2\no:musl\n"),
+                ("app/Cargo.lock", lock.as_bytes()),
+            ],
+        )
+    };
+    let scan = |path: &Path| {
+        let output = palisade(home.path())
+            .args(["scan", "image", "--format", "json"])
+            .arg(path)
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json_of(&output.stdout)
+    };
+    let report = scan(&image("1.6.0"));
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "/lib/apk/db/installed");
+    assert_eq!(
+        errors[0]["message"],
+        "not supported: OS packages of Exotic Linux 1 are not matched: apk advisories are read for Debian, Ubuntu and Alpine"
+    );
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+
+    // Fixed in the rebuilt image: the complete run resolves the finding.
+    scan(&image("1.6.1"));
+    let output = palisade(home.path())
+        .args([
+            "findings", "list", "--format", "json", "--status", "resolved",
+        ])
+        .output()
+        .expect("run");
+    let listed = json_of(&output.stdout);
+    let resolved = listed["findings"].as_array().expect("findings");
+    assert_eq!(resolved.len(), 1, "{listed}");
+    assert!(resolved[0]["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("smallvec 1.6.0")));
 }
 
 #[test]
