@@ -327,7 +327,10 @@ fn an_empty_database_is_an_error() {
 /// A tiny HTTP/1.1 server on a free local port, serving `routes` (path to
 /// status, extra headers and body; anything else is a 404) until the test
 /// process ends. Returns its base URL.
-fn serve(routes: Vec<(&'static str, u16, Vec<(&'static str, String)>, Vec<u8>)>) -> String {
+/// A path the test server answers: status, extra headers, body.
+type Route = (&'static str, u16, Vec<(&'static str, String)>, Vec<u8>);
+
+fn serve(routes: Vec<Route>) -> String {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));

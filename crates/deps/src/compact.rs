@@ -138,12 +138,10 @@ pub fn verdict(compact: &str, version: &str, scheme: Option<VersionScheme>) -> V
         let Some(tag) = chars.next() else { continue };
         let value = chars.as_str();
         match tag {
-            'v' => {
-                if value == version
-                    || scheme.is_some_and(|s| s.compare(value, version) == Ordering::Equal)
-                {
-                    verdict.affected = true;
-                }
+            'v' if value == version
+                || scheme.is_some_and(|s| s.compare(value, version) == Ordering::Equal) =>
+            {
+                verdict.affected = true;
             }
             'S' | 'E' | 'G' => {
                 finish(range.take(), &mut verdict);

@@ -62,9 +62,12 @@ pub fn builtin_rules() -> Vec<Rule> {
 /// only ([`AdvisoryIndex::add_record`]) before making findings.
 #[derive(Debug, Default, Clone)]
 pub struct AdvisoryIndex {
-    by_package: HashMap<(String, String), Vec<(Arc<str>, String)>>,
+    by_package: HashMap<(String, String), Vec<Candidate>>,
     full: HashMap<Arc<str>, Arc<Record>>,
 }
+
+/// A record id and the compact form of what it says about one package.
+type Candidate = (Arc<str>, String);
 
 impl AdvisoryIndex {
     /// Adds a record under every package it names; withdrawn records are dropped.
@@ -138,7 +141,7 @@ impl AdvisoryIndex {
         cves
     }
 
-    fn get(&self, ecosystem: &str, name: &str) -> &[(Arc<str>, String)] {
+    fn get(&self, ecosystem: &str, name: &str) -> &[Candidate] {
         self.by_package
             .get(&(ecosystem.to_string(), normalize_name(ecosystem, name)))
             .map(Vec::as_slice)
