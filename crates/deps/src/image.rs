@@ -6,12 +6,13 @@
 //! a directory from lower layers), but only for the files palisade reads:
 //! `/etc/os-release` (or `/usr/lib/os-release`), the dpkg status database
 //! (`/var/lib/dpkg/status` and distroless `status.d/`), apk's
-//! `/lib/apk/db/installed`, rpm's `rpmdb.sqlite`, and language lockfiles
+//! `/lib/apk/db/installed`, rpm's database (`rpmdb.sqlite` or Berkeley DB
+//! `Packages`), and language lockfiles
 //! anywhere outside `node_modules`. Layers may be uncompressed, gzip or
 //! zstd. Nothing is ever written to disk.
 //!
 //! Parts palisade knowingly does not scan (OS packages of a distribution
-//! OSV has no advisories for, Berkeley DB RPM databases) are warnings
+//! OSV has no advisories for, ndb RPM databases) are warnings
 //! ([`ImageInventory::warnings`]), not errors: the rest of the image is
 //! judged and its findings resolve normally.
 //!
@@ -408,15 +409,15 @@ const OS_RELEASE: [&str; 2] = ["etc/os-release", "usr/lib/os-release"];
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
 const DPKG_STATUS_DIR: &str = "var/lib/dpkg/status.d/";
 const APK_INSTALLED: &str = "lib/apk/db/installed";
-/// rpm 4.16+ SQLite databases (read), newest location first.
-const RPM_SQLITE: [&str; 2] = [
+/// rpm's databases, newest location and format first: SQLite (rpm 4.16+)
+/// and Berkeley DB (older rpm), both read.
+const RPM_DATABASES: [&str; 3] = [
     "usr/lib/sysimage/rpm/rpmdb.sqlite",
     "var/lib/rpm/rpmdb.sqlite",
-];
-/// Berkeley DB (RHEL/CentOS 7 and 8, Amazon Linux 2) and ndb (SUSE)
-/// databases: reported as not supported.
-const RPM_UNSUPPORTED: [&str; 3] = [
     "var/lib/rpm/Packages",
+];
+/// ndb databases (SUSE): reported as not supported.
+const RPM_UNSUPPORTED: [&str; 2] = [
     "usr/lib/sysimage/rpm/Packages.db",
     "var/lib/rpm/Packages.db",
 ];
@@ -425,7 +426,7 @@ fn is_interesting(path: &str) -> bool {
     if OS_RELEASE.contains(&path) || path == DPKG_STATUS || path == APK_INSTALLED {
         return true;
     }
-    if RPM_SQLITE.contains(&path) || RPM_UNSUPPORTED.contains(&path) {
+    if RPM_DATABASES.contains(&path) || RPM_UNSUPPORTED.contains(&path) {
         return true;
     }
     if let Some(name) = path.strip_prefix(DPKG_STATUS_DIR) {
@@ -653,11 +654,16 @@ pub fn inventory_image(path: &Path, limits: &ImageLimits) -> Result<ImageInvento
         }
     }
     // One RPM database per image: the first of rpm's locations present.
-    if let Some(path) = RPM_SQLITE.iter().find(|p| files.contains_key(**p)) {
+    if let Some(path) = RPM_DATABASES.iter().find(|p| files.contains_key(**p)) {
         if let Some((content, layer)) = content_of(&files, path) {
             let shown_path = format!("/{path}");
             inventory.files.push(shown_path.clone());
-            match crate::rpmdb::read_sqlite(&shown_path, content) {
+            let read = if path.ends_with(".sqlite") {
+                crate::rpmdb::read_sqlite(&shown_path, content)
+            } else {
+                crate::rpmdb::read_berkeley_db(&shown_path, content)
+            };
+            match read {
                 Ok((rpms, malformed)) => {
                     if malformed > 0 {
                         inventory.errors.push(ScanError {
@@ -700,8 +706,8 @@ pub fn inventory_image(path: &Path, limits: &ImageLimits) -> Result<ImageInvento
         inventory.warnings.push(ScanError::unsupported(
             format!("/{path}"),
             format!(
-                "the RPM database of {os_name} is Berkeley DB or ndb (rpm before 4.16), \
-                 which palisade does not read: its OS packages are not inventoried"
+                "the RPM database of {os_name} is in the ndb format, which palisade does \
+                 not read: its OS packages are not inventoried"
             ),
         ));
     }

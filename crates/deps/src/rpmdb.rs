@@ -6,8 +6,13 @@
 //! big-endian index of `(tag, type, offset, count)` entries and a data
 //! store (rpm's `headerImport` format, without the magic). Only the tags
 //! that identify a package are read: name, epoch, version, release, arch
-//! and source RPM. The older Berkeley DB (`/var/lib/rpm/Packages`) and ndb
-//! (`Packages.db`) formats are not read.
+//! and source RPM.
+//!
+//! Also the Berkeley DB hash database of older rpm (`/var/lib/rpm/Packages`:
+//! RHEL/CentOS 7 and 8, Amazon Linux 2), read page by page from memory
+//! without a Berkeley DB library: every value of the hash pages (inline or
+//! in overflow page chains) is a header. The ndb format (`Packages.db`,
+//! SUSE) is not read.
 
 use rusqlite::{Connection, OpenFlags, MAIN_DB};
 
@@ -156,6 +161,168 @@ pub fn read_sqlite(shown: &str, bytes: &[u8]) -> Result<(Vec<RpmPackage>, usize)
     Ok((packages, malformed))
 }
 
+// Berkeley DB page layout (db_page.h): a 26-byte page header, then u16
+// item offsets; hash items start with their type byte.
+const BDB_HASH_MAGIC: u32 = 0x0006_1561;
+const BDB_PAGE_HEADER: usize = 26;
+const P_HASH_UNSORTED: u8 = 2;
+const P_OVERFLOW: u8 = 7;
+const P_HASH: u8 = 13;
+const H_KEYDATA: u8 = 1;
+const H_OFFPAGE: u8 = 3;
+
+/// A Berkeley DB file held in memory, in the byte order it was written in.
+struct Bdb<'a> {
+    bytes: &'a [u8],
+    page_size: usize,
+    last_page: usize,
+    big_endian: bool,
+}
+
+impl<'a> Bdb<'a> {
+    fn open(shown: &str, bytes: &'a [u8]) -> Result<Bdb<'a>> {
+        let le = |at: usize| {
+            bytes
+                .get(at..at + 4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let big_endian = match le(12) {
+            Some(BDB_HASH_MAGIC) => false,
+            Some(m) if m.swap_bytes() == BDB_HASH_MAGIC => true,
+            _ => return Err(Error::parse(shown, "not a Berkeley DB hash database")),
+        };
+        let mut db = Bdb {
+            bytes,
+            page_size: 0,
+            last_page: 0,
+            big_endian,
+        };
+        let page_size = db.u32_at(20).unwrap_or(0) as usize;
+        if !(512..=65_536).contains(&page_size) || !page_size.is_power_of_two() {
+            return Err(Error::parse(
+                shown,
+                format!("Berkeley DB page size {page_size}"),
+            ));
+        }
+        if bytes.get(24).copied().unwrap_or(0) != 0 {
+            return Err(Error::parse(shown, "encrypted Berkeley DB database"));
+        }
+        db.page_size = page_size;
+        // Never beyond the bytes there are, whatever the metadata says.
+        let last = db.u32_at(32).unwrap_or(0) as usize;
+        db.last_page = last.min(bytes.len() / page_size);
+        Ok(db)
+    }
+
+    fn u32_at(&self, at: usize) -> Option<u32> {
+        let b = self.bytes.get(at..at.checked_add(4)?)?;
+        let value = [b[0], b[1], b[2], b[3]];
+        Some(if self.big_endian {
+            u32::from_be_bytes(value)
+        } else {
+            u32::from_le_bytes(value)
+        })
+    }
+
+    fn u16_at(&self, at: usize) -> Option<usize> {
+        let b = self.bytes.get(at..at.checked_add(2)?)?;
+        let value = [b[0], b[1]];
+        Some(usize::from(if self.big_endian {
+            u16::from_be_bytes(value)
+        } else {
+            u16::from_le_bytes(value)
+        }))
+    }
+
+    fn page(&self, number: usize) -> Option<&'a [u8]> {
+        let start = number.checked_mul(self.page_size)?;
+        self.bytes.get(start..start.checked_add(self.page_size)?)
+    }
+
+    /// The data of an overflow chain starting at `first`, `length` bytes.
+    fn overflow(&self, first: usize, length: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(length.min(self.bytes.len()));
+        let mut number = first;
+        // Each page at most once: a cycle ends the chain.
+        for _ in 0..=self.last_page {
+            let page = self.page(number)?;
+            let base = number * self.page_size;
+            if page[25] != P_OVERFLOW {
+                return None;
+            }
+            let used = self.u16_at(base + 22)?;
+            out.extend_from_slice(page.get(BDB_PAGE_HEADER..BDB_PAGE_HEADER.checked_add(used)?)?);
+            if out.len() >= length {
+                out.truncate(length);
+                return Some(out);
+            }
+            number = self.u32_at(base + 16)? as usize;
+            if number == 0 {
+                break;
+            }
+        }
+        (out.len() == length).then_some(out)
+    }
+
+    /// Every value of every hash page (keys are record numbers), and how
+    /// many could not be read.
+    fn values(&self) -> (Vec<Vec<u8>>, usize) {
+        let mut values = Vec::new();
+        let mut unreadable = 0;
+        for number in 1..=self.last_page {
+            let Some(page) = self.page(number) else { break };
+            if !matches!(page[25], P_HASH | P_HASH_UNSORTED) {
+                continue;
+            }
+            let base = number * self.page_size;
+            let entries = self.u16_at(base + 20).unwrap_or(0);
+            let offset = |i: usize| self.u16_at(base + BDB_PAGE_HEADER + 2 * i);
+            for index in (1..entries).step_by(2) {
+                let value = offset(index).and_then(|at| {
+                    let item = page.get(at..)?;
+                    match *item.first()? {
+                        H_KEYDATA => {
+                            // Items fill the page from its end: this one ends where the previous begins.
+                            let end = offset(index - 1)?;
+                            Some(page.get(at + 1..end)?.to_vec())
+                        }
+                        H_OFFPAGE => {
+                            let first = self.u32_at(base + at + 4)? as usize;
+                            let length = self.u32_at(base + at + 8)? as usize;
+                            self.overflow(first, length)
+                        }
+                        _ => None,
+                    }
+                });
+                match value {
+                    Some(value) => values.push(value),
+                    None => unreadable += 1,
+                }
+            }
+        }
+        (values, unreadable)
+    }
+}
+
+/// Reads the packages of a Berkeley DB `Packages` database held in memory.
+/// Unreadable items and malformed headers are counted, not fatal.
+pub fn read_berkeley_db(shown: &str, bytes: &[u8]) -> Result<(Vec<RpmPackage>, usize)> {
+    let db = Bdb::open(shown, bytes)?;
+    let (values, mut malformed) = db.values();
+    let mut packages = Vec::new();
+    for value in values {
+        // Record 0 of rpm's database is its 4-byte instance counter, not a header.
+        if value.len() < 8 {
+            continue;
+        }
+        match parse_header(&value) {
+            Some(package) => packages.push(package),
+            None => malformed += 1,
+        }
+    }
+    Ok((packages, malformed))
+}
+
 /// Builds a header blob from `(tag, type, value)` entries: the inverse of
 /// [`parse_header`], for tests and fixtures.
 #[doc(hidden)]
@@ -235,6 +402,30 @@ mod tests {
             Some("glibc")
         );
         assert_eq!(source_name("nope"), None);
+    }
+
+    #[test]
+    fn berkeley_db_files_that_are_not_are_an_error_and_never_panic() {
+        assert!(read_berkeley_db("Packages", b"").is_err());
+        assert!(read_berkeley_db("Packages", &[0u8; 4096]).is_err());
+        let mut fake = vec![0u8; 4096];
+        fake[12..16].copy_from_slice(&BDB_HASH_MAGIC.to_le_bytes());
+        fake[20..24].copy_from_slice(&512u32.to_le_bytes());
+        fake[32..36].copy_from_slice(&u32::MAX.to_le_bytes());
+        // Every page a hash page claiming many entries at wild offsets.
+        for page in 1..8 {
+            let base = page * 512;
+            fake[base + 25] = P_HASH;
+            fake[base + 20..base + 22].copy_from_slice(&200u16.to_le_bytes());
+            for i in 0..200 {
+                let at = base + BDB_PAGE_HEADER + 2 * i;
+                if at + 2 <= base + 512 {
+                    fake[at..at + 2].copy_from_slice(&((i * 37) as u16).to_le_bytes());
+                }
+            }
+        }
+        let (packages, _) = read_berkeley_db("Packages", &fake).expect("a hash database");
+        assert!(packages.is_empty());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Images of the distributions beyond Debian and Alpine, built in the test:
 //! Ubuntu (dpkg, in a zstd layer), AlmaLinux and Fedora (rpmdb.sqlite, in
-//! WAL mode as rpm leaves it) and CentOS 7 (a Berkeley DB rpm database),
-//! each with the packages, findings and warnings it must give.
+//! WAL mode as rpm leaves it) and CentOS 7 (a Berkeley DB rpm database:
+//! `fixtures/rpmdb/Packages`, written by Berkeley DB 5.3's `db_load` with
+//! 512-byte pages so the headers sit in overflow page chains), each with
+//! the packages, findings and warnings it must give.
 
 use std::path::{Path, PathBuf};
 
@@ -289,14 +291,40 @@ fn rpm_distributions_without_advisories_are_inventoried_with_a_warning() {
          for AlmaLinux and Rocky Linux only"
     );
 
-    // CentOS 7: a Berkeley DB database, reported as not read.
+    // CentOS 7: a Berkeley DB database, read; no advisories for CentOS.
     let dir = tempfile::tempdir().expect("dir");
+    let packages_db = std::fs::read(fixtures().join("rpmdb/Packages")).expect("fixture");
     let files = layer(&[
         (
             "etc/os-release",
             b"ID=\"centos\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n".to_vec(),
         ),
-        ("var/lib/rpm/Packages", vec![0u8; 4096]),
+        ("var/lib/rpm/Packages", packages_db),
+    ]);
+    let image = oci_layout(
+        dir.path(),
+        &[("application/vnd.oci.image.layer.v1.tar", files)],
+    );
+    let inventory = inventory_image(&image, &ImageLimits::default()).expect("image");
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    assert_eq!(
+        packages(&inventory),
+        vec![
+            "rpm:centos-7 bash 4.2.46-34.el7 pkg:rpm/centos/bash@4.2.46-34.el7?distro=centos-7",
+            "rpm:centos-7 openssl-libs 1:1.0.2k-19.el7 pkg:rpm/centos/openssl-libs@1.0.2k-19.el7?distro=centos-7&epoch=1",
+        ]
+    );
+    assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
+    assert!(inventory.warnings[0].is_unsupported());
+
+    // SUSE's ndb format: reported as not read.
+    let dir = tempfile::tempdir().expect("dir");
+    let files = layer(&[
+        (
+            "etc/os-release",
+            b"ID=\"sles\"\nVERSION_ID=\"15.5\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 15 SP5\"\n".to_vec(),
+        ),
+        ("usr/lib/sysimage/rpm/Packages.db", vec![0u8; 4096]),
     ]);
     let image = oci_layout(
         dir.path(),
@@ -311,9 +339,42 @@ fn rpm_distributions_without_advisories_are_inventoried_with_a_warning() {
             .map(|w| w.to_string())
             .collect::<Vec<_>>(),
         vec![
-            "/var/lib/rpm/Packages: not supported: the RPM database of CentOS Linux 7 (Core) is \
-              Berkeley DB or ndb (rpm before 4.16), which palisade does not read: its OS packages \
-              are not inventoried"
+            "/usr/lib/sysimage/rpm/Packages.db: not supported: the RPM database of SUSE Linux \
+              Enterprise Server 15 SP5 is in the ndb format, which palisade does not read: its \
+              OS packages are not inventoried"
         ]
     );
+}
+
+/// Both Berkeley DB layouts (headers in overflow page chains, headers
+/// inline in hash pages) read as the same packages.
+#[test]
+fn berkeley_db_rpm_databases_read_with_overflow_and_inline_values() {
+    for file in ["Packages", "Packages-4k"] {
+        let bytes = std::fs::read(fixtures().join("rpmdb").join(file)).expect("fixture");
+        let (packages, malformed) =
+            palisade_deps::rpmdb::read_berkeley_db(file, &bytes).expect("database");
+        let mut got: Vec<String> = packages
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {} {}",
+                    p.name,
+                    p.full_version(),
+                    p.arch.as_deref().unwrap_or("-"),
+                    p.source_name.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "bash 4.2.46-34.el7 x86_64 bash",
+                "openssl-libs 1:1.0.2k-19.el7 x86_64 openssl",
+            ],
+            "{file}"
+        );
+        assert_eq!(malformed, 0, "{file}");
+    }
 }
