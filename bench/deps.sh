@@ -5,6 +5,7 @@
 #   bash bench/deps.sh                  # 60 lockfiles, 20,000 entries, 200,000 OSV records
 #   bash bench/deps.sh --no-cdxgen      # palisade only
 #   RECORDS=20000 bash bench/deps.sh    # smaller database (also LOCKFILES, PACKAGES)
+#   PALISADE_BIN=path/to/palisade bash bench/deps.sh   # time a given (release) binary
 #
 # Builds palisade (release), generates the corpus once (bench/gen_deps_corpus.py,
 # deterministic) under bench/deps-corpus-<PACKAGES>-<RECORDS>/, installs
@@ -38,8 +39,12 @@ done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade-target}"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB; load: $(uptime | sed 's/.*load average: //')"
-cargo build --release -q -p palisade
-PALISADE="$CARGO_TARGET_DIR/release/palisade"
+if [ -n "${PALISADE_BIN:-}" ]; then
+  PALISADE="$PALISADE_BIN"
+else
+  cargo build --release -q -p palisade
+  PALISADE="$CARGO_TARGET_DIR/release/palisade"
+fi
 
 CORPUS="bench/deps-corpus-$PACKAGES-$RECORDS"
 if [ ! -f "$CORPUS/expected.txt" ]; then
