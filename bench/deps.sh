@@ -5,12 +5,13 @@
 #   bash bench/deps.sh                  # 60 lockfiles, 20,000 entries, 200,000 OSV records
 #   bash bench/deps.sh --no-cdxgen      # palisade only
 #   RECORDS=20000 bash bench/deps.sh    # smaller database (also LOCKFILES, PACKAGES)
+#   PALISADE_BIN=path/to/palisade bash bench/deps.sh   # time a given (release) binary
 #
 # Builds palisade (release), generates the corpus once (bench/gen_deps_corpus.py,
 # deterministic) under bench/deps-corpus-<PACKAGES>-<RECORDS>/, installs
 # @cyclonedx/cdxgen (npm) into ~/.cache/palisade-cdxgen once, and times every
-# command with /usr/bin/time (wall, peak RSS). Scans and SBOM runs are timed
-# twice and the second (warm page cache) run is reported.
+# command with /usr/bin/time (wall, CPU user+sys, peak RSS). Scans and SBOM
+# runs are timed three times (cold, then twice warm); the last is reported.
 #
 # - import: all per-ecosystem all.zip exports into a fresh database, then
 #   again (the incremental case: every record unchanged);
@@ -38,8 +39,12 @@ done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade-target}"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB; load: $(uptime | sed 's/.*load average: //')"
-cargo build --release -q -p palisade
-PALISADE="$CARGO_TARGET_DIR/release/palisade"
+if [ -n "${PALISADE_BIN:-}" ]; then
+  PALISADE="$PALISADE_BIN"
+else
+  cargo build --release -q -p palisade
+  PALISADE="$CARGO_TARGET_DIR/release/palisade"
+fi
 
 CORPUS="bench/deps-corpus-$PACKAGES-$RECORDS"
 if [ ! -f "$CORPUS/expected.txt" ]; then
@@ -54,16 +59,17 @@ SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
 export PALISADE_HOME="$SCRATCH/home"
 
-# measure NAME CMD...: runs CMD, prints wall seconds and peak RSS (MB).
+# measure NAME CMD...: runs CMD, prints wall seconds, CPU seconds (user +
+# sys: the fairer figure on a shared machine) and peak RSS (MB).
 measure() {
   local name="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$SCRATCH/time" "$@" > "$SCRATCH/$name.out" 2> "$SCRATCH/$name.err" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$SCRATCH/time" "$@" > "$SCRATCH/$name.out" 2> "$SCRATCH/$name.err" || {
     local rc=$?
     # scan deps exits 1 when findings reach --fail-on; anything else is a failure.
     [ "$rc" -eq 1 ] || { echo "$name failed ($rc):"; tail -5 "$SCRATCH/$name.err"; exit 1; }
   }
-  read -r wall rss < <(tail -1 "$SCRATCH/time")
-  printf '%-28s %8.2f s %8.0f MB\n' "$name" "$wall" "$((rss / 1024))"
+  read -r wall rss user sys < <(tail -1 "$SCRATCH/time")
+  printf '%-28s %8.2f s wall %8.2f s CPU %8.0f MB\n' "$name" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" "$((rss / 1024))"
   eval "WALL_${name//[^a-zA-Z0-9]/_}=$wall"
 }
 
@@ -73,7 +79,9 @@ measure import "$PALISADE" vulndb import "$CORPUS"/osv/*/all.zip
 grep -h '^imported' "$SCRATCH/import.out" | awk '{read += $3; new += $6} END {print "  records read: " read ", new: " new}'
 measure import-again "$PALISADE" vulndb import "$CORPUS"/osv/*/all.zip
 measure scan-cold "$PALISADE" scan deps "$REPO" --format json -o "$SCRATCH/report.json"
+measure scan-warm "$PALISADE" scan deps "$REPO" --format json -o "$SCRATCH/report.json"
 measure scan "$PALISADE" scan deps "$REPO" --format json -o "$SCRATCH/report.json"
+measure scan-no-store "$PALISADE" scan deps "$REPO" --no-store --format json -o "$SCRATCH/report-no-store.json"
 python3 - "$SCRATCH/report.json" <<'EOF'
 import json, sys
 report = json.load(open(sys.argv[1]))

@@ -313,7 +313,7 @@ fn sbom_round_trips_through_scan_deps() {
 }
 
 #[test]
-fn an_empty_database_is_an_error_and_urls_are_refused() {
+fn an_empty_database_is_an_error() {
     let home = tempfile::tempdir().expect("home");
     let output = palisade(home.path())
         .args(["scan", "deps"])
@@ -322,48 +322,202 @@ fn an_empty_database_is_an_error_and_urls_are_refused() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("advisory database is empty"));
+}
+
+/// A tiny HTTP/1.1 server on a free local port, serving `routes` (path to
+/// status, extra headers and body; anything else is a 404) until the test
+/// process ends. Returns its base URL.
+/// A path the test server answers: status, extra headers, body.
+type Route = (&'static str, u16, Vec<(&'static str, String)>, Vec<u8>);
+
+fn serve(routes: Vec<Route>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+            }
+            let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or(target);
+            let (status, headers, body) = routes
+                .iter()
+                .find(|(p, ..)| *p == path)
+                .map(|(_, s, h, b)| (*s, h.clone(), b.clone()))
+                .unwrap_or((404, vec![], b"not found".to_vec()));
+            let mut response = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                response.push_str(&format!("{name}: {value}\r\n"));
+            }
+            response.push_str("\r\n");
+            let _ = stream.write_all(response.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    base
+}
+
+/// The OSV fixture records as an `all.zip` export.
+fn fixtures_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let mut entries: Vec<_> = std::fs::read_dir(deps_fixtures().join("osv"))
+            .expect("fixtures")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            writer.start_file(name, options).expect("entry");
+            writer
+                .write_all(&std::fs::read(&path).expect("read"))
+                .expect("write");
+        }
+        writer.finish().expect("finish");
+    }
+    buffer.into_inner()
+}
+
+#[test]
+fn vulndb_imports_osv_kev_and_epss_from_http_urls() {
+    use std::io::Write;
+    let mut epss_gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    epss_gz
+        .write_all(b"#model_version:v2025.03.14\ncve,epss,percentile\nCVE-2021-23337,0.0123,0.78\n")
+        .expect("gzip");
+    let base = serve(vec![
+        // osv.dev's bucket answers directly; a redirect is followed all the same.
+        (
+            "/npm/all.zip",
+            302,
+            vec![("Location", "/files/all.zip".to_string())],
+            vec![],
+        ),
+        ("/files/all.zip", 200, vec![], fixtures_zip()),
+        (
+            "/kev.json",
+            200,
+            vec![],
+            br#"{"vulnerabilities":[{"cveID":"CVE-2021-44228","dateAdded":"2021-12-10"}]}"#
+                .to_vec(),
+        ),
+        ("/epss.csv.gz", 200, vec![], epss_gz.finish().expect("gzip")),
+    ]);
+    let home = tempfile::tempdir().expect("home");
     let output = palisade(home.path())
-        .args([
-            "vulndb",
-            "import",
-            "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip",
-        ])
+        .args(["vulndb", "import"])
+        .arg(format!("{base}/npm/all.zip?token=do-not-log-me"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "imported {base}/npm/all.zip: 11 records read, 11 new, 0 updated"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("do-not-log-me") && !stderr.contains("do-not-log-me"));
+
+    let output = palisade(home.path())
+        .args(["vulndb", "import-kev"])
+        .arg(format!("{base}/kev.json"))
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 known exploited"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = palisade(home.path())
+        .args(["vulndb", "import-epss"])
+        .arg(format!("{base}/epss.csv.gz"))
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 EPSS scores"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // A missing export is a one-line error naming the URL and the status.
+    let output = palisade(home.path())
+        .args(["vulndb", "import"])
+        .arg(format!("{base}/PyPI/all.zip"))
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("palisade never downloads"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{base}/PyPI/all.zip: HTTP 404")),
+        "{stderr}"
+    );
 }
 
 /// A one-layer `docker save` tarball: Alpine 3.18 with OpenSSL libraries
 /// from the `openssl` origin, and a lockfile.
 fn alpine_image(dir: &Path) -> PathBuf {
+    image_tar(
+        dir,
+        "alpine-app:3.18",
+        &[
+            (
+                "etc/os-release",
+                b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME=\"Alpine Linux v3.18\"\n",
+            ),
+            (
+                "lib/apk/db/installed",
+                b"C:Q1abc=\nP:libcrypto3\nV:3.1.3-r0\nA:x86_64\no:openssl\nm:Natanael Copa\n\nC:Q1def=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n",
+            ),
+            (
+                "app/Cargo.lock",
+                b"version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+            ),
+        ],
+    )
+}
+
+/// A one-layer `docker save` tarball of `files`, tagged `tag`.
+fn image_tar(dir: &Path, tag: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let mut layer = tar::Builder::new(Vec::new());
-    let files: [(&str, &[u8]); 3] = [
-        (
-            "etc/os-release",
-            b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME=\"Alpine Linux v3.18\"\n",
-        ),
-        (
-            "lib/apk/db/installed",
-            b"C:Q1abc=\nP:libcrypto3\nV:3.1.3-r0\nA:x86_64\no:openssl\nm:Natanael Copa\n\nC:Q1def=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n",
-        ),
-        (
-            "app/Cargo.lock",
-            b"version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
-        ),
-    ];
     for (path, content) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(0o644);
-        layer.append_data(&mut header, path, content).expect("file");
+        layer
+            .append_data(&mut header, path, *content)
+            .expect("file");
     }
     let layer = layer.into_inner().expect("layer");
     let mut outer = tar::Builder::new(Vec::new());
     let layer_name = format!("{}/layer.tar", "c".repeat(64));
     let manifest = serde_json::json!([{
         "Config": "config.json",
-        "RepoTags": ["alpine-app:3.18"],
+        "RepoTags": [tag],
         "Layers": [layer_name],
     }])
     .to_string();
@@ -376,9 +530,73 @@ fn alpine_image(dir: &Path) -> PathBuf {
         header.set_mode(0o644);
         outer.append_data(&mut header, name, data).expect("entry");
     }
-    let path = dir.join("alpine-app.tar");
+    let path = dir.join("image.tar");
     std::fs::write(&path, outer.into_inner().expect("image")).expect("write");
     path
+}
+
+/// The rule for images with parts palisade does not support (here: the
+/// apk packages of a distribution OSV names no advisories for): they are
+/// listed as `not supported:` warnings, the run is complete, and findings of
+/// what was scanned resolve when fixed.
+#[test]
+fn unsupported_image_parts_are_warnings_and_scanned_parts_resolve() {
+    let home = home_with_advisories();
+    let image = |cargo_version: &str| {
+        let lock = format!(
+            "version = 3\n\n[[package]]\nname = \"smallvec\"\nversion = \"{cargo_version}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+        );
+        image_tar(
+            home.path(),
+            "other-os-app:1",
+            &[
+                (
+                    "etc/os-release",
+                    b"ID=exotic\nVERSION_ID=1\nPRETTY_NAME=\"Exotic Linux 1\"\n",
+                ),
+                ("lib/apk/db/installed", b"P:musl\nV:1.2.4-r2\no:musl\n"),
+                ("app/Cargo.lock", lock.as_bytes()),
+            ],
+        )
+    };
+    let scan = |path: &Path| {
+        let output = palisade(home.path())
+            .args(["scan", "image", "--format", "json"])
+            .arg(path)
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json_of(&output.stdout)
+    };
+    let report = scan(&image("1.6.0"));
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], "/lib/apk/db/installed");
+    assert_eq!(
+        errors[0]["message"],
+        "not supported: OS packages of Exotic Linux 1 are not matched: apk advisories are read for Debian, Ubuntu and Alpine"
+    );
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+
+    // Fixed in the rebuilt image: the complete run resolves the finding.
+    scan(&image("1.6.1"));
+    let output = palisade(home.path())
+        .args([
+            "findings", "list", "--format", "json", "--status", "resolved",
+        ])
+        .output()
+        .expect("run");
+    let listed = json_of(&output.stdout);
+    let resolved = listed["findings"].as_array().expect("findings");
+    assert_eq!(resolved.len(), 1, "{listed}");
+    assert!(resolved[0]["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("smallvec 1.6.0")));
 }
 
 #[test]
@@ -478,5 +696,73 @@ fn an_old_database_is_reported_as_stale_at_scan_time() {
     assert!(
         stderr.contains("the advisory database is more than 7 days old"),
         "{stderr}"
+    );
+}
+
+/// A parent POM and an imported BOM only in the local Maven repository
+/// (`MAVEN_REPO_LOCAL`) give the versions a project's POM leaves out.
+#[test]
+fn sbom_resolves_maven_versions_from_the_local_repository() {
+    let home = tempfile::tempdir().expect("home");
+    let repository = home.path().join("m2");
+    let write = |path: &str, text: &str| {
+        let path = repository.join(path);
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "org/example/platform-parent/1.0/platform-parent-1.0.pom",
+        "<project><groupId>org.example</groupId><artifactId>platform-parent</artifactId>\
+         <version>1.0</version><properties><log4j2.version>2.14.1</log4j2.version></properties>\
+         <dependencyManagement><dependencies>\
+         <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId>\
+         <version>${log4j2.version}</version></dependency>\
+         <dependency><groupId>org.example</groupId><artifactId>platform-bom</artifactId>\
+         <version>2.0</version><type>pom</type><scope>import</scope></dependency>\
+         </dependencies></dependencyManagement></project>",
+    );
+    write(
+        "org/example/platform-bom/2.0/platform-bom-2.0.pom",
+        "<project><groupId>org.example</groupId><artifactId>platform-bom</artifactId>\
+         <version>2.0</version><dependencyManagement><dependencies>\
+         <dependency><groupId>org.yaml</groupId><artifactId>snakeyaml</artifactId>\
+         <version>1.33</version></dependency></dependencies></dependencyManagement></project>",
+    );
+    let project = home.path().join("project");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::fs::write(
+        project.join("pom.xml"),
+        "<project><parent><groupId>org.example</groupId><artifactId>platform-parent</artifactId>\
+         <version>1.0</version></parent><artifactId>app</artifactId><dependencies>\
+         <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId></dependency>\
+         <dependency><groupId>org.yaml</groupId><artifactId>snakeyaml</artifactId></dependency>\
+         </dependencies></project>",
+    )
+    .expect("write");
+    let output = palisade(home.path())
+        .env("MAVEN_REPO_LOCAL", &repository)
+        .arg("sbom")
+        .arg(&project)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bom = json_of(&output.stdout);
+    let mut purls: Vec<&str> = bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    purls.sort();
+    assert_eq!(
+        purls,
+        vec![
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+            "pkg:maven/org.yaml/snakeyaml@1.33",
+        ]
     );
 }

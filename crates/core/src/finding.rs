@@ -368,6 +368,28 @@ pub struct ScanError {
     pub message: String,
 }
 
+/// How the message of a [`ScanError`] starts when it names a part of the
+/// input the engine does not support (an OS package database of a
+/// distribution without advisories), rather than one it failed to read: such
+/// a warning leaves the run complete, so what was scanned resolves normally.
+pub const UNSUPPORTED_PREFIX: &str = "not supported: ";
+
+impl ScanError {
+    /// A part of the input that is knowingly not scanned (see [`UNSUPPORTED_PREFIX`]).
+    pub fn unsupported(path: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self {
+            path: path.into(),
+            line: None,
+            message: format!("{UNSUPPORTED_PREFIX}{message}"),
+        }
+    }
+
+    /// Whether this is a warning about an unsupported part, not a read failure.
+    pub fn is_unsupported(&self) -> bool {
+        self.message.starts_with(UNSUPPORTED_PREFIX)
+    }
+}
+
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {

@@ -6,8 +6,15 @@
 //! a directory from lower layers), but only for the files palisade reads:
 //! `/etc/os-release` (or `/usr/lib/os-release`), the dpkg status database
 //! (`/var/lib/dpkg/status` and distroless `status.d/`), apk's
-//! `/lib/apk/db/installed`, and language lockfiles anywhere outside
-//! `node_modules`. Nothing is ever written to disk.
+//! `/lib/apk/db/installed`, rpm's database (`rpmdb.sqlite` or Berkeley DB
+//! `Packages`), and language lockfiles
+//! anywhere outside `node_modules`. Layers may be uncompressed, gzip or
+//! zstd. Nothing is ever written to disk.
+//!
+//! Parts palisade knowingly does not scan (OS packages of a distribution
+//! OSV has no advisories for, ndb RPM databases) are warnings
+//! ([`ImageInventory::warnings`]), not errors: the rest of the image is
+//! judged and its findings resolve normally.
 //!
 //! Hostile archives: entries whose path contains `..` are ignored (and
 //! counted), symlinks are resolved lexically inside the image root and never
@@ -79,7 +86,29 @@ impl OsRelease {
                     _ => Some(Ecosystem::Alpine(None)),
                 }
             }
+            "ubuntu" => Some(Ecosystem::Ubuntu(
+                Some(self.version_id.clone())
+                    .filter(|v| !v.is_empty())
+                    .map(|v| crate::inventory::ubuntu_release(&v)),
+            )),
+            "almalinux" => Some(Ecosystem::AlmaLinux(self.major())),
+            "rocky" => Some(Ecosystem::RockyLinux(self.major())),
             _ => None,
+        }
+    }
+
+    fn major(&self) -> Option<String> {
+        let major = self.version_id.split('.').next().unwrap_or("");
+        Some(major.to_string()).filter(|m| !m.is_empty())
+    }
+
+    /// The ecosystem of the image's RPM packages: one with OSV advisories
+    /// (AlmaLinux, Rocky Linux), else an inventory-only one (`fedora-39`).
+    fn rpm_ecosystem(&self) -> Ecosystem {
+        match self.ecosystem() {
+            Some(e @ (Ecosystem::AlmaLinux(_) | Ecosystem::RockyLinux(_))) => e,
+            _ if self.version_id.is_empty() => Ecosystem::OtherRpm(self.id.clone()),
+            _ => Ecosystem::OtherRpm(format!("{}-{}", self.id, self.version_id)),
         }
     }
 }
@@ -94,6 +123,9 @@ pub struct ImageInventory {
     pub packages: Vec<Package>,
     /// Problems with single layers or files; the rest was read.
     pub errors: Vec<ScanError>,
+    /// Parts knowingly not scanned (OS packages of a distribution without
+    /// advisories, an RPM database format not read): the run stays complete.
+    pub warnings: Vec<ScanError>,
     /// The in-image paths of the databases and lockfiles read.
     pub files: Vec<String>,
 }
@@ -377,17 +409,24 @@ const OS_RELEASE: [&str; 2] = ["etc/os-release", "usr/lib/os-release"];
 const DPKG_STATUS: &str = "var/lib/dpkg/status";
 const DPKG_STATUS_DIR: &str = "var/lib/dpkg/status.d/";
 const APK_INSTALLED: &str = "lib/apk/db/installed";
+/// rpm's databases, newest location and format first: SQLite (rpm 4.16+)
+/// and Berkeley DB (older rpm), both read.
 const RPM_DATABASES: [&str; 3] = [
-    "var/lib/rpm/Packages",
-    "var/lib/rpm/rpmdb.sqlite",
     "usr/lib/sysimage/rpm/rpmdb.sqlite",
+    "var/lib/rpm/rpmdb.sqlite",
+    "var/lib/rpm/Packages",
+];
+/// ndb databases (SUSE): reported as not supported.
+const RPM_UNSUPPORTED: [&str; 2] = [
+    "usr/lib/sysimage/rpm/Packages.db",
+    "var/lib/rpm/Packages.db",
 ];
 
 fn is_interesting(path: &str) -> bool {
     if OS_RELEASE.contains(&path) || path == DPKG_STATUS || path == APK_INSTALLED {
         return true;
     }
-    if RPM_DATABASES.contains(&path) {
+    if RPM_DATABASES.contains(&path) || RPM_UNSUPPORTED.contains(&path) {
         return true;
     }
     if let Some(name) = path.strip_prefix(DPKG_STATUS_DIR) {
@@ -416,7 +455,8 @@ fn apply_layer(
     let decompressed: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(reader))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err("zstd-compressed layers are not supported yet".into());
+        // OCI `application/vnd.oci.image.layer.v1.tar+zstd`.
+        Box::new(zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?)
     } else {
         Box::new(reader)
     };
@@ -561,6 +601,12 @@ pub fn inventory_image(path: &Path, limits: &ImageLimits) -> Result<ImageInvento
     });
     let os_ecosystem = inventory.os.as_ref().and_then(OsRelease::ecosystem);
 
+    let os_name = inventory
+        .os
+        .as_ref()
+        .map_or("an image without os-release".to_string(), |o| {
+            o.pretty_name.clone()
+        });
     let mut dpkg_files: Vec<String> = files
         .keys()
         .filter(|p| *p == DPKG_STATUS || p.starts_with(DPKG_STATUS_DIR))
@@ -585,26 +631,19 @@ pub fn inventory_image(path: &Path, limits: &ImageLimits) -> Result<ImageInvento
         };
         let shown_path = format!("/{path}");
         inventory.files.push(shown_path.clone());
-        let expected = if path == APK_INSTALLED {
-            "alpine"
-        } else {
-            "debian"
-        };
+        let is_apk = path == APK_INSTALLED;
         let ecosystem = match &os_ecosystem {
-            Some(e @ Ecosystem::Debian(_)) if expected == "debian" => e.clone(),
-            Some(e @ Ecosystem::Alpine(_)) if expected == "alpine" => e.clone(),
+            Some(e @ (Ecosystem::Debian(_) | Ecosystem::Ubuntu(_))) if !is_apk => e.clone(),
+            Some(e @ Ecosystem::Alpine(_)) if is_apk => e.clone(),
             _ => {
-                inventory.errors.push(ScanError {
-                    path: shown_path,
-                    line: None,
-                    message: format!(
-                        "OS packages of {} are not matched: advisories are read for Debian and Alpine only",
-                        inventory
-                            .os
-                            .as_ref()
-                            .map_or("an image without os-release".to_string(), |o| o.pretty_name.clone())
+                inventory.warnings.push(ScanError::unsupported(
+                    shown_path,
+                    format!(
+                        "OS packages of {os_name} are not matched: {} advisories are read \
+                         for Debian, Ubuntu and Alpine",
+                        if is_apk { "apk" } else { "dpkg" }
                     ),
-                });
+                ));
                 continue;
             }
         };
@@ -614,16 +653,63 @@ pub fn inventory_image(path: &Path, limits: &ImageLimits) -> Result<ImageInvento
             inventory.packages.push(package);
         }
     }
-    for rpm in RPM_DATABASES {
-        if files.contains_key(rpm) {
-            inventory.errors.push(ScanError {
-                path: format!("/{rpm}"),
-                line: None,
-                message:
-                    "RPM databases are not read yet; OS packages of this image are not matched"
-                        .into(),
-            });
+    // One RPM database per image: the first of rpm's locations present.
+    if let Some(path) = RPM_DATABASES.iter().find(|p| files.contains_key(**p)) {
+        if let Some((content, layer)) = content_of(&files, path) {
+            let shown_path = format!("/{path}");
+            inventory.files.push(shown_path.clone());
+            let read = if path.ends_with(".sqlite") {
+                crate::rpmdb::read_sqlite(&shown_path, content)
+            } else {
+                crate::rpmdb::read_berkeley_db(&shown_path, content)
+            };
+            match read {
+                Ok((rpms, malformed)) => {
+                    if malformed > 0 {
+                        inventory.errors.push(ScanError {
+                            path: shown_path.clone(),
+                            line: None,
+                            message: format!("{malformed} unreadable package headers skipped"),
+                        });
+                    }
+                    let ecosystem = inventory
+                        .os
+                        .as_ref()
+                        .map_or(Ecosystem::OtherRpm("rpm".into()), OsRelease::rpm_ecosystem);
+                    if let Ecosystem::OtherRpm(_) = ecosystem {
+                        inventory.warnings.push(ScanError::unsupported(
+                            shown_path.clone(),
+                            format!(
+                                "OS packages of {os_name} are inventoried (SBOM) but not \
+                                 matched: OSV publishes RPM advisories for AlmaLinux and Rocky \
+                                 Linux only"
+                            ),
+                        ));
+                    }
+                    for rpm in rpms {
+                        let mut package = Package::new(
+                            ecosystem.clone(),
+                            rpm.name.clone(),
+                            rpm.full_version(),
+                            shown_path.clone(),
+                        );
+                        package.layer = Some(label(layer));
+                        inventory.packages.push(package);
+                    }
+                }
+                Err(error) => inventory
+                    .errors
+                    .push(lockfile::scan_error(&shown_path, error)),
+            }
         }
+    } else if let Some(path) = RPM_UNSUPPORTED.iter().find(|p| files.contains_key(**p)) {
+        inventory.warnings.push(ScanError::unsupported(
+            format!("/{path}"),
+            format!(
+                "the RPM database of {os_name} is in the ndb format, which palisade does \
+                 not read: its OS packages are not inventoried"
+            ),
+        ));
     }
     for (path, node) in &files {
         let name = path.rsplit('/').next().unwrap_or(path);
@@ -797,9 +883,29 @@ mod tests {
             alpine.ecosystem().map(|e| e.osv_name()).as_deref(),
             Some("Alpine:v3.19")
         );
+        let ubuntu = |version: &str| {
+            parse_os_release(&format!("ID=ubuntu\nVERSION_ID=\"{version}\"\n"))
+                .ecosystem()
+                .map(|e| e.osv_name())
+        };
+        // OSV's names: LTS releases carry `:LTS`.
+        assert_eq!(ubuntu("22.04").as_deref(), Some("Ubuntu:22.04:LTS"));
+        assert_eq!(ubuntu("24.10").as_deref(), Some("Ubuntu:24.10"));
+        assert_eq!(ubuntu("23.04").as_deref(), Some("Ubuntu:23.04"));
+        let alma = parse_os_release("ID=\"almalinux\"\nVERSION_ID=\"9.3\"\n");
         assert_eq!(
-            parse_os_release("ID=ubuntu\nVERSION_ID=\"22.04\"\n").ecosystem(),
-            None
+            alma.ecosystem().map(|e| e.osv_name()).as_deref(),
+            Some("AlmaLinux:9")
+        );
+        let fedora = parse_os_release("ID=fedora\nVERSION_ID=39\n");
+        assert_eq!(fedora.ecosystem(), None);
+        assert_eq!(
+            fedora.rpm_ecosystem(),
+            Ecosystem::OtherRpm("fedora-39".into())
+        );
+        assert_eq!(
+            parse_os_release("ID=\"rocky\"\nVERSION_ID=\"9.2\"\n").rpm_ecosystem(),
+            Ecosystem::RockyLinux(Some("9".into()))
         );
     }
 }

@@ -21,6 +21,15 @@ pub enum Ecosystem {
     Debian(Option<String>),
     /// Alpine, with its release (`Alpine:v3.19`) when known.
     Alpine(Option<String>),
+    /// Ubuntu, with its release as OSV names it (`22.04:LTS`, `24.10`) when known.
+    Ubuntu(Option<String>),
+    /// AlmaLinux, with its major release (`AlmaLinux:9`) when known.
+    AlmaLinux(Option<String>),
+    /// Rocky Linux, with its major release (`Rocky Linux:9`) when known.
+    RockyLinux(Option<String>),
+    /// RPM packages of a distribution OSV has no advisories for (Fedora,
+    /// RHEL, Amazon Linux, CentOS ...): `fedora-39`. Inventoried, never matched.
+    OtherRpm(String),
 }
 
 impl Ecosystem {
@@ -38,7 +47,30 @@ impl Ecosystem {
             Ecosystem::Debian(Some(release)) => format!("Debian:{release}"),
             Ecosystem::Alpine(None) => "Alpine".into(),
             Ecosystem::Alpine(Some(release)) => format!("Alpine:{release}"),
+            Ecosystem::Ubuntu(None) => "Ubuntu".into(),
+            Ecosystem::Ubuntu(Some(release)) => format!("Ubuntu:{release}"),
+            Ecosystem::AlmaLinux(None) => "AlmaLinux".into(),
+            Ecosystem::AlmaLinux(Some(release)) => format!("AlmaLinux:{release}"),
+            Ecosystem::RockyLinux(None) => "Rocky Linux".into(),
+            Ecosystem::RockyLinux(Some(release)) => format!("Rocky Linux:{release}"),
+            Ecosystem::OtherRpm(distro) => format!("rpm:{distro}"),
         }
+    }
+
+    /// The distribution of an OS package (`debian`, `ubuntu`, `almalinux`
+    /// ...), as purls name it; `None` for language ecosystems.
+    pub fn distribution(&self) -> Option<&str> {
+        Some(match self {
+            Ecosystem::Debian(_) => "debian",
+            Ecosystem::Alpine(_) => "alpine",
+            Ecosystem::Ubuntu(_) => "ubuntu",
+            Ecosystem::AlmaLinux(_) => "almalinux",
+            Ecosystem::RockyLinux(_) => "rocky",
+            Ecosystem::OtherRpm(distro) => distro
+                .rsplit_once('-')
+                .map_or(distro.as_str(), |(name, _)| name),
+            _ => return None,
+        })
     }
 
     /// Parses an OSV ecosystem string; `None` for ecosystems palisade does not inventory.
@@ -57,6 +89,10 @@ impl Ecosystem {
             "Maven" => Ecosystem::Maven,
             "Debian" => Ecosystem::Debian(release),
             "Alpine" => Ecosystem::Alpine(release),
+            "Ubuntu" => Ecosystem::Ubuntu(release),
+            "AlmaLinux" => Ecosystem::AlmaLinux(release),
+            "Rocky Linux" => Ecosystem::RockyLinux(release),
+            "rpm" => Ecosystem::OtherRpm(release?),
             _ => return None,
         })
     }
@@ -70,8 +106,11 @@ impl Ecosystem {
             Ecosystem::PyPI => VersionScheme::Pep440,
             Ecosystem::RubyGems => VersionScheme::RubyGems,
             Ecosystem::Maven => VersionScheme::Maven,
-            Ecosystem::Debian(_) => VersionScheme::Dpkg,
+            Ecosystem::Debian(_) | Ecosystem::Ubuntu(_) => VersionScheme::Dpkg,
             Ecosystem::Alpine(_) => VersionScheme::Apk,
+            Ecosystem::AlmaLinux(_) | Ecosystem::RockyLinux(_) | Ecosystem::OtherRpm(_) => {
+                VersionScheme::Rpm
+            }
         }
     }
 
@@ -110,8 +149,9 @@ impl Ecosystem {
             Ecosystem::RubyGems => "gem",
             Ecosystem::Packagist => "composer",
             Ecosystem::Maven => "maven",
-            Ecosystem::Debian(_) => "deb",
+            Ecosystem::Debian(_) | Ecosystem::Ubuntu(_) => "deb",
             Ecosystem::Alpine(_) => "apk",
+            Ecosystem::AlmaLinux(_) | Ecosystem::RockyLinux(_) | Ecosystem::OtherRpm(_) => "rpm",
         }
     }
 
@@ -127,6 +167,7 @@ impl Ecosystem {
             "maven" => Ecosystem::Maven,
             "deb" => Ecosystem::Debian(None),
             "apk" => Ecosystem::Alpine(None),
+            "rpm" => Ecosystem::OtherRpm(String::new()),
             _ => return None,
         })
     }
@@ -249,8 +290,10 @@ pub fn purl(ecosystem: &Ecosystem, name: &str, version: &str) -> String {
             None => (None, name.to_string()),
         },
         Ecosystem::PyPI => (None, ecosystem.normalize_name(name)),
-        Ecosystem::Debian(_) => (Some("debian".to_string()), name.to_string()),
-        Ecosystem::Alpine(_) => (Some("alpine".to_string()), name.to_string()),
+        _ if ecosystem.distribution().is_some() => (
+            ecosystem.distribution().map(str::to_string),
+            name.to_string(),
+        ),
         _ => (None, name.to_string()),
     };
     let mut out = format!("pkg:{}/", ecosystem.purl_type());
@@ -259,19 +302,66 @@ pub fn purl(ecosystem: &Ecosystem, name: &str, version: &str) -> String {
         out.push('/');
     }
     out.push_str(&encode(&name));
+    // RPM versions carry their epoch as a qualifier (purl-spec's rpm type).
+    let (epoch, version) = match version.split_once(':') {
+        Some((epoch, rest))
+            if ecosystem.purl_type() == "rpm"
+                && !epoch.is_empty()
+                && epoch.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            (Some(epoch), rest)
+        }
+        _ => (None, version),
+    };
     if !version.is_empty() {
         out.push('@');
         out.push_str(&encode(version));
     }
-    match ecosystem {
-        Ecosystem::Debian(Some(release)) => out.push_str(&format!("?distro=debian-{release}")),
-        Ecosystem::Alpine(Some(release)) => out.push_str(&format!(
-            "?distro=alpine-{}",
-            release.trim_start_matches('v')
+    let distro = match ecosystem {
+        Ecosystem::Debian(Some(release)) => Some(format!("debian-{release}")),
+        Ecosystem::Alpine(Some(release)) => {
+            Some(format!("alpine-{}", release.trim_start_matches('v')))
+        }
+        Ecosystem::Ubuntu(Some(release)) => Some(format!(
+            "ubuntu-{}",
+            release.split(':').next().unwrap_or(release)
         )),
-        _ => {}
+        Ecosystem::AlmaLinux(Some(release)) => Some(format!("almalinux-{release}")),
+        Ecosystem::RockyLinux(Some(release)) => Some(format!("rocky-{release}")),
+        Ecosystem::OtherRpm(distro) if distro.contains('-') => Some(distro.clone()),
+        _ => None,
+    };
+    // Qualifiers in key order, as purl-spec's canonical form has them.
+    let qualifiers: Vec<String> = [
+        distro.map(|d| format!("distro={d}")),
+        epoch.map(|e| format!("epoch={e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !qualifiers.is_empty() {
+        out.push('?');
+        out.push_str(&qualifiers.join("&"));
     }
     out
+}
+
+/// OSV's name of an Ubuntu release (`22.04:LTS`, `24.10`): long-term
+/// support releases are the even years' April ones.
+pub fn ubuntu_release(version_id: &str) -> String {
+    let mut parts = version_id.split('.');
+    let lts = match (
+        parts.next().and_then(|y| y.parse::<u32>().ok()),
+        parts.next(),
+    ) {
+        (Some(year), Some("04")) => year % 2 == 0,
+        _ => false,
+    };
+    if lts {
+        format!("{version_id}:LTS")
+    } else {
+        version_id.to_string()
+    }
 }
 
 /// Percent-encodes what purl-spec does not allow in a segment.
@@ -299,7 +389,32 @@ pub fn parse_purl(purl: &str) -> Option<(Ecosystem, String, String)> {
         .split('&')
         .find_map(|q| q.strip_prefix("distro="))
         .map(decode);
+    let (rest_path, _) = path.split_once('@').unwrap_or((path, ""));
+    let namespace = rest_path.split_once('/').map(|(n, _)| decode(n));
+    match (&ecosystem, namespace.as_deref()) {
+        (Ecosystem::Debian(_), Some("ubuntu")) => ecosystem = Ecosystem::Ubuntu(None),
+        (Ecosystem::OtherRpm(_), Some("almalinux")) => ecosystem = Ecosystem::AlmaLinux(None),
+        (Ecosystem::OtherRpm(_), Some("rocky")) => ecosystem = Ecosystem::RockyLinux(None),
+        (Ecosystem::OtherRpm(_), namespace) => {
+            ecosystem = Ecosystem::OtherRpm(namespace.unwrap_or("rpm").to_string())
+        }
+        _ => {}
+    }
+    let major_of = |distro: &str, prefix: &str| {
+        let version = distro.strip_prefix(prefix).unwrap_or(distro).to_string();
+        let major = version.split('.').next().unwrap_or(&version).to_string();
+        Some(major).filter(|m| !m.is_empty() && m.bytes().all(|c| c.is_ascii_digit()))
+    };
     match (&mut ecosystem, distro) {
+        (Ecosystem::Ubuntu(release), Some(distro)) => {
+            let version = distro.strip_prefix("ubuntu-").unwrap_or(&distro);
+            if version.contains('.') {
+                *release = Some(ubuntu_release(version));
+            }
+        }
+        (Ecosystem::AlmaLinux(release), Some(distro)) => *release = major_of(&distro, "almalinux-"),
+        (Ecosystem::RockyLinux(release), Some(distro)) => *release = major_of(&distro, "rocky-"),
+        (Ecosystem::OtherRpm(name), Some(distro)) => *name = distro,
         (Ecosystem::Debian(release), Some(distro)) => {
             let version = distro.strip_prefix("debian-").unwrap_or(&distro);
             let major = version.split('.').next().unwrap_or(version);
@@ -314,17 +429,22 @@ pub fn parse_purl(purl: &str) -> Option<(Ecosystem, String, String)> {
         }
         _ => {}
     }
-    let (path, version) = match path.rsplit_once('@') {
+    let (path, mut version) = match path.rsplit_once('@') {
         Some((path, version)) => (path, decode(version)),
         None => (path, String::new()),
     };
+    if let Some(epoch) = qualifiers.split('&').find_map(|q| q.strip_prefix("epoch=")) {
+        if ecosystem.purl_type() == "rpm" && !version.is_empty() {
+            version = format!("{}:{version}", decode(epoch));
+        }
+    }
     let (namespace, name) = match path.rsplit_once('/') {
         Some((namespace, name)) => (Some(decode(namespace)), decode(name)),
         None => (None, decode(path)),
     };
     let name = match (&ecosystem, namespace) {
         (Ecosystem::Maven, Some(group)) => format!("{group}:{name}"),
-        (Ecosystem::Debian(_) | Ecosystem::Alpine(_), _) => name,
+        (e, _) if e.distribution().is_some() => name,
         (_, Some(namespace)) => format!("{namespace}/{name}"),
         (_, None) => name,
     };
@@ -392,6 +512,21 @@ mod tests {
             (Ecosystem::Maven, "org.apache:commons", "1.0"),
             (Ecosystem::Go, "github.com/gorilla/mux", "v1.8.0"),
             (Ecosystem::CratesIo, "serde", "1.0.0"),
+            (
+                Ecosystem::AlmaLinux(Some("9".into())),
+                "openssl-libs",
+                "1:3.0.7-24.el9",
+            ),
+            (
+                Ecosystem::Ubuntu(Some("22.04:LTS".into())),
+                "libssl3",
+                "3.0.2-0ubuntu1.10",
+            ),
+            (
+                Ecosystem::OtherRpm("fedora-39".into()),
+                "curl",
+                "8.2.1-1.fc39",
+            ),
         ] {
             let parsed = parse_purl(&purl(&ecosystem, name, version));
             assert_eq!(
@@ -413,6 +548,9 @@ mod tests {
             "Maven",
             "Debian:12",
             "Alpine:v3.19",
+            "Ubuntu:22.04:LTS",
+            "AlmaLinux:9",
+            "Rocky Linux:9",
         ] {
             assert_eq!(
                 Ecosystem::from_osv(name).map(|e| e.osv_name()),

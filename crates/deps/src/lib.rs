@@ -12,13 +12,14 @@
 //!   [`palisade_core::Finding`]s, one per package and advisory (aliases
 //!   merged), with a CVSS-based severity.
 //! - [`image`] reads a container image (`docker save` tarball or OCI
-//!   layout), applies its layers and inventories OS packages (dpkg, apk)
-//!   and the lockfiles inside it.
+//!   layout), applies its layers and inventories OS packages (dpkg, apk,
+//!   [`rpmdb`]) and the lockfiles inside it.
 //! - [`sbom`] writes and reads CycloneDX JSON.
 //!
 //! This crate reads files; it does not keep the advisory database (the
 //! store does) and knows nothing of report formats.
 
+pub mod compact;
 mod error;
 pub mod exploitation;
 pub mod image;
@@ -26,6 +27,7 @@ pub mod inventory;
 pub mod lockfile;
 pub mod matching;
 pub mod osv;
+pub mod rpmdb;
 pub mod sbom;
 pub mod severity;
 pub mod version;

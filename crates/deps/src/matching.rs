@@ -51,13 +51,23 @@ pub fn builtin_rules() -> Vec<Rule> {
     }]
 }
 
-/// Advisories by `(OSV ecosystem, normalised package name)`.
+/// Advisories by `(OSV ecosystem, normalised package name)`: what each says
+/// about the package in compact form (enough to judge a version), and the
+/// full records of those that may be reported.
+///
+/// An index built from records ([`AdvisoryIndex::insert`]) holds every full
+/// record. A scan builds it from the store's compact rows
+/// ([`AdvisoryIndex::insert_compact`]), judges its packages
+/// ([`AdvisoryIndex::judge`]) and then adds the full records of the matches
+/// only ([`AdvisoryIndex::add_record`]) before making findings.
 #[derive(Debug, Default, Clone)]
 pub struct AdvisoryIndex {
-    by_package: HashMap<(String, String), Vec<Arc<Record>>>,
-    /// Number of records held.
-    pub records: usize,
+    by_package: HashMap<(String, String), Vec<Candidate>>,
+    full: HashMap<Arc<str>, Arc<Record>>,
 }
+
+/// A record id and the compact form of what it says about one package.
+type Candidate = (Arc<str>, String);
 
 impl AdvisoryIndex {
     /// Adds a record under every package it names; withdrawn records are dropped.
@@ -65,41 +75,59 @@ impl AdvisoryIndex {
         if record.is_withdrawn() {
             return;
         }
-        let record = Arc::new(record);
-        self.records += 1;
-        for key in record.package_keys() {
-            let entry = self.by_package.entry(key).or_default();
-            if !entry.iter().any(|r| r.id == record.id) {
-                entry.push(record.clone());
+        let id: Arc<str> = Arc::from(record.id.as_str());
+        for (ecosystem, name, compact) in record.compact_packages() {
+            let entry = self.by_package.entry((ecosystem, name)).or_default();
+            if !entry.iter().any(|(known, _)| *known == id) {
+                entry.push((id.clone(), compact));
             }
+        }
+        self.full.insert(id, Arc::new(record));
+    }
+
+    /// Adds what record `id` says about package `name` (normalised) of
+    /// `ecosystem`, in compact form (as the store keeps it).
+    pub fn insert_compact(&mut self, ecosystem: String, name: String, id: &str, compact: String) {
+        let entry = self.by_package.entry((ecosystem, name)).or_default();
+        if !entry.iter().any(|(known, _)| &**known == id) {
+            entry.push((Arc::from(id), compact));
         }
     }
 
-    /// Builds the index from records' JSON (as the store keeps them), parsing
-    /// on every core; returns the index and the records that did not parse.
-    pub fn from_json(records: &[String]) -> (AdvisoryIndex, usize) {
+    /// Adds a full record (one that matched) for the findings to describe.
+    pub fn add_record(&mut self, record: Record) {
+        self.full
+            .insert(Arc::from(record.id.as_str()), Arc::new(record));
+    }
+
+    /// Builds full records from their JSON (as the store keeps them), parsing
+    /// on every core; returns how many did not parse.
+    pub fn add_records_json(&mut self, records: &[String]) -> usize {
         use rayon::prelude::*;
         let parsed: Vec<Option<Record>> = records
             .par_iter()
             .map(|json| serde_json::from_str::<Record>(json).ok())
             .collect();
-        let mut index = AdvisoryIndex::default();
         let mut unreadable = 0;
         for record in parsed {
             match record {
-                Some(record) => index.insert(record),
+                Some(record) => self.add_record(record),
                 None => unreadable += 1,
             }
         }
-        (index, unreadable)
+        unreadable
     }
 
-    /// Every CVE id the indexed records name (ids, aliases, upstream).
+    /// Number of (package, advisory) pairs held.
+    pub fn candidates(&self) -> usize {
+        self.by_package.values().map(Vec::len).sum()
+    }
+
+    /// Every CVE id the full records name (ids, aliases, upstream).
     pub fn cve_ids(&self) -> Vec<String> {
         let mut cves: Vec<String> = self
-            .by_package
+            .full
             .values()
-            .flatten()
             .flat_map(|r| {
                 std::iter::once(&r.id)
                     .chain(&r.aliases)
@@ -113,11 +141,62 @@ impl AdvisoryIndex {
         cves
     }
 
-    pub fn get(&self, ecosystem: &str, name: &str) -> &[Arc<Record>] {
+    fn get(&self, ecosystem: &str, name: &str) -> &[Candidate] {
         self.by_package
             .get(&(ecosystem.to_string(), normalize_name(ecosystem, name)))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Judges every package against its candidate advisories.
+    pub fn judge(&self, packages: &[Package]) -> Judged {
+        use rayon::prelude::*;
+        let per_package: Vec<(Vec<IdHit>, Vec<Arc<str>>)> = packages
+            .par_iter()
+            .map(|package| {
+                let ecosystem = package.ecosystem.osv_name();
+                let scheme = Some(package.ecosystem.version_scheme());
+                let mut hits = Vec::new();
+                let mut git = Vec::new();
+                for (id, compact) in self.get(&ecosystem, package.advisory_name()) {
+                    let verdict = crate::compact::verdict(compact, &package.version, scheme);
+                    if verdict.git_ranges_ignored {
+                        git.push(id.clone());
+                    }
+                    if verdict.affected {
+                        hits.push((id.clone(), verdict.fixed));
+                    }
+                }
+                (hits, git)
+            })
+            .collect();
+        let mut judged = Judged::default();
+        for (hits, git) in per_package {
+            judged
+                .git_ranges_ignored
+                .extend(git.iter().map(|id| id.to_string()));
+            judged.hits.push(hits);
+        }
+        judged
+    }
+}
+
+/// A matching advisory (by id) and the fixed versions of the ranges that matched.
+type IdHit = (Arc<str>, Vec<String>);
+
+/// The advisories affecting each package, in the order of the packages judged.
+#[derive(Debug, Default)]
+pub struct Judged {
+    hits: Vec<Vec<IdHit>>,
+    /// Advisories with GIT ranges that could not be judged, by id.
+    pub git_ranges_ignored: BTreeSet<String>,
+}
+
+impl Judged {
+    /// The ids of every advisory that matched some package.
+    pub fn record_ids(&self) -> Vec<String> {
+        let ids: BTreeSet<&str> = self.hits.iter().flatten().map(|(id, _)| &**id).collect();
+        ids.into_iter().map(str::to_string).collect()
     }
 }
 
@@ -134,6 +213,8 @@ pub struct MatchOutput {
     pub findings: Vec<Finding>,
     /// Advisories with GIT ranges that could not be judged, by id.
     pub git_ranges_ignored: BTreeSet<String>,
+    /// Matched advisories whose full record was not in the index (skipped).
+    pub missing_records: usize,
 }
 
 /// Matches every package against the index.
@@ -142,20 +223,31 @@ pub fn match_packages(
     index: &AdvisoryIndex,
     exploitation: &Exploitation,
 ) -> MatchOutput {
+    let judged = index.judge(packages);
+    findings(packages, judged, index, exploitation)
+}
+
+/// Turns judged packages into findings, one per package, file and
+/// vulnerability (aliases merged); `judged` must come from
+/// [`AdvisoryIndex::judge`] over the same `packages`.
+pub fn findings(
+    packages: &[Package],
+    judged: Judged,
+    index: &AdvisoryIndex,
+    exploitation: &Exploitation,
+) -> MatchOutput {
     let rule = &builtin_rules()[0];
-    let mut output = MatchOutput::default();
+    let mut output = MatchOutput {
+        git_ranges_ignored: judged.git_ranges_ignored,
+        ..MatchOutput::default()
+    };
     let mut seen = HashSet::new();
-    for package in packages {
-        let ecosystem = package.ecosystem.osv_name();
-        let name = package.advisory_name();
+    for (package, id_hits) in packages.iter().zip(judged.hits) {
         let mut hits: Vec<Hit> = Vec::new();
-        for record in index.get(&ecosystem, name) {
-            let verdict = record.verdict(&ecosystem, name, &package.version);
-            if verdict.git_ranges_ignored {
-                output.git_ranges_ignored.insert(record.id.clone());
-            }
-            if verdict.affected {
-                hits.push((record.clone(), verdict.fixed));
+        for (id, fixed) in id_hits {
+            match index.full.get(&id) {
+                Some(record) => hits.push((record.clone(), fixed)),
+                None => output.missing_records += 1,
             }
         }
         for group in merge_aliases(hits) {

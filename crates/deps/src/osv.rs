@@ -10,7 +10,6 @@
 //! `limit` when the range has any. `GIT` ranges (commit hashes) cannot be
 //! judged against a version and are ignored. Withdrawn records affect nothing.
 
-use std::cmp::Ordering;
 use std::io::Read;
 use std::path::Path;
 
@@ -107,15 +106,7 @@ pub struct Reference {
     pub url: String,
 }
 
-/// What a record says about one installed version.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Verdict {
-    pub affected: bool,
-    /// `fixed` versions of the ranges that contain the version.
-    pub fixed: Vec<String>,
-    /// Set when a `GIT` range was skipped for this package.
-    pub git_ranges_ignored: bool,
-}
+pub use crate::compact::Verdict;
 
 impl Record {
     pub fn is_withdrawn(&self) -> bool {
@@ -135,52 +126,23 @@ impl Record {
         keys
     }
 
+    /// The `(ecosystem, normalised name, compact form)` of every package the
+    /// record names: the store's scan-time index rows (see [`crate::compact`]).
+    pub fn compact_packages(&self) -> Vec<(String, String, String)> {
+        self.package_keys()
+            .into_iter()
+            .map(|(ecosystem, name)| {
+                let compact = crate::compact::encode(self, &ecosystem, &name);
+                (ecosystem, name, compact)
+            })
+            .collect()
+    }
+
     /// Judges `version` of package `name` in `ecosystem` (an OSV ecosystem string).
     pub fn verdict(&self, ecosystem: &str, name: &str, version: &str) -> Verdict {
-        let mut verdict = Verdict::default();
-        if self.is_withdrawn() {
-            return verdict;
-        }
-        let wanted = normalize_name(ecosystem, name);
+        let compact = crate::compact::encode(self, ecosystem, &normalize_name(ecosystem, name));
         let scheme = Ecosystem::from_osv(ecosystem).map(|e| e.version_scheme());
-        for affected in &self.affected {
-            let Some(package) = &affected.package else {
-                continue;
-            };
-            if package.ecosystem != ecosystem || normalize_name(ecosystem, &package.name) != wanted
-            {
-                continue;
-            }
-            let listed = affected.versions.iter().any(|v| {
-                v == version || scheme.is_some_and(|s| s.compare(v, version) == Ordering::Equal)
-            });
-            let mut in_a_range = false;
-            for range in &affected.ranges {
-                let scheme = match range.kind.as_str() {
-                    "SEMVER" => VersionScheme::Semver,
-                    "ECOSYSTEM" => match scheme {
-                        Some(scheme) => scheme,
-                        None => continue,
-                    },
-                    _ => {
-                        verdict.git_ranges_ignored = true;
-                        continue;
-                    }
-                };
-                if range_contains(&range.events, version, scheme) {
-                    in_a_range = true;
-                    verdict
-                        .fixed
-                        .extend(range.events.iter().filter_map(|e| e.fixed.clone()));
-                }
-            }
-            if listed || in_a_range {
-                verdict.affected = true;
-            }
-        }
-        verdict.fixed.sort();
-        verdict.fixed.dedup();
-        verdict
+        crate::compact::verdict(&compact, version, scheme)
     }
 }
 
@@ -192,56 +154,24 @@ pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     }
 }
 
-fn event_version(event: &Event) -> Option<&str> {
-    event
-        .introduced
-        .as_deref()
-        .or(event.fixed.as_deref())
-        .or(event.last_affected.as_deref())
-        .or(event.limit.as_deref())
-}
-
 /// Whether `version` falls in a range of `events`, by OSV's evaluation rules.
 pub fn range_contains(events: &[Event], version: &str, scheme: VersionScheme) -> bool {
-    let compare = |a: &str, b: &str| {
-        if a == "0" && b == "0" {
-            Ordering::Equal
-        } else if a == "0" {
-            Ordering::Less
-        } else if b == "0" {
-            Ordering::Greater
-        } else {
-            scheme.compare(a, b)
-        }
-    };
-    let mut sorted: Vec<&Event> = events.iter().filter(|e| e.limit.is_none()).collect();
-    sorted.sort_by(|a, b| match (event_version(a), event_version(b)) {
-        (Some(a), Some(b)) => compare(a, b),
-        _ => Ordering::Equal,
-    });
-    let mut affected = false;
-    for event in sorted {
-        if let Some(introduced) = &event.introduced {
-            if introduced == "0" || scheme.compare(version, introduced) != Ordering::Less {
-                affected = true;
+    use crate::compact::Bound;
+    let mut bounds: Vec<Bound<'_>> = events
+        .iter()
+        .filter_map(|e| {
+            if let Some(v) = &e.introduced {
+                Some(Bound::Introduced(v))
+            } else if let Some(v) = &e.fixed {
+                Some(Bound::Fixed(v))
+            } else if let Some(v) = &e.last_affected {
+                Some(Bound::LastAffected(v))
+            } else {
+                e.limit.as_deref().map(Bound::Limit)
             }
-        } else if let Some(fixed) = &event.fixed {
-            if scheme.compare(version, fixed) != Ordering::Less {
-                affected = false;
-            }
-        } else if let Some(last) = &event.last_affected {
-            if scheme.compare(version, last) == Ordering::Greater {
-                affected = false;
-            }
-        }
-    }
-    let limits: Vec<&str> = events.iter().filter_map(|e| e.limit.as_deref()).collect();
-    if affected && !limits.is_empty() {
-        affected = limits
-            .iter()
-            .any(|limit| *limit == "*" || scheme.compare(version, limit) == Ordering::Less);
-    }
-    affected
+        })
+        .collect();
+    crate::compact::bounds_contain(&mut bounds, version, scheme)
 }
 
 /// Bounds on what an import reads, so a hostile archive cannot exhaust memory or disk.

@@ -78,7 +78,7 @@ pub use model::{
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
 };
 pub use store::Store;
-pub use vulndb::{AdvisoryRow, ImportCounts, VulnDbStatus};
+pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
 
 /// File name of the database inside the palisade home directory.
 pub const DATABASE_FILE_NAME: &str = "palisade.db";

@@ -2,7 +2,10 @@
 //! packages they name, plus CISA KEV and EPSS data by CVE id.
 //!
 //! The store does not interpret records: the deps engine parses them and
-//! hands over rows; lookups return the JSON for the engine to judge.
+//! hands over rows, each package with the engine's compact form of what the
+//! record says about it; a scan reads those compact forms for its packages
+//! ([`Store::advisory_candidates`]) and the JSON of the records that matched
+//! ([`Store::advisory_records`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -20,8 +23,9 @@ pub struct AdvisoryRow {
     pub withdrawn: bool,
     /// The record's JSON.
     pub json: String,
-    /// `(OSV ecosystem, normalised package name)` pairs it names.
-    pub packages: Vec<(String, String)>,
+    /// `(OSV ecosystem, normalised package name, compact form)` of each
+    /// package it names.
+    pub packages: Vec<(String, String, String)>,
 }
 
 /// What an import did.
@@ -47,6 +51,18 @@ pub struct VulnDbStatus {
     pub epss_scores: u64,
 }
 
+/// What a record says about one package, as a scan reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvisoryCandidate {
+    pub ecosystem: String,
+    /// The normalised package name.
+    pub name: String,
+    pub record_id: String,
+    /// The compact form; `None` for a row imported before compact forms
+    /// were kept (judge it from the record's JSON).
+    pub compact: Option<String>,
+}
+
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters).
 const BATCH: usize = 500;
 
@@ -56,14 +72,25 @@ fn ts(time: DateTime<Utc>) -> String {
 
 impl Store {
     /// `modified` of every stored record, by id (what an incremental import compares against).
+    /// A record with index rows from before compact forms were kept is
+    /// reported with an empty `modified`, so the next import rewrites it.
     pub async fn advisory_versions(&self) -> Result<HashMap<String, String>> {
-        // Two strings rather than a row per record (see `advisories_for`);
+        let legacy: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM vuln_packages WHERE ranges IS NULL)")
+                .fetch_one(&self.pool)
+                .await?;
+        // Two strings rather than a row per record (see `advisory_candidates`);
         // ids never hold control characters (the importer refuses them).
-        let (ids, modified): (Option<String>, Option<String>) = sqlx::query_as(
-            "SELECT group_concat(id, char(30)), group_concat(modified, char(30)) FROM vuln_records",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let query = if legacy {
+            "SELECT group_concat(id, char(30)), group_concat(modified, char(30)) FROM \
+             (SELECT r.id AS id, CASE WHEN EXISTS (SELECT 1 FROM vuln_packages p \
+             WHERE p.record_id = r.id AND p.ranges IS NULL) THEN '' ELSE r.modified END \
+             AS modified FROM vuln_records r)"
+        } else {
+            "SELECT group_concat(id, char(30)), group_concat(modified, char(30)) FROM vuln_records"
+        };
+        let (ids, modified): (Option<String>, Option<String>) =
+            sqlx::query_as(query).fetch_one(&self.pool).await?;
         let (Some(ids), Some(modified)) = (ids, modified) else {
             return Ok(HashMap::new());
         };
@@ -100,20 +127,20 @@ impl Store {
             });
             insert.build().execute(&mut *tx).await?;
 
-            let packages: Vec<(&str, &str, &str)> = chunk
+            let packages: Vec<(&str, &str, &str, &str)> = chunk
                 .iter()
                 .flat_map(|row| {
                     row.packages
                         .iter()
-                        .map(move |(e, n)| (e.as_str(), n.as_str(), row.id.as_str()))
+                        .map(move |(e, n, c)| (e.as_str(), n.as_str(), row.id.as_str(), c.as_str()))
                 })
                 .collect();
             for part in packages.chunks(BATCH) {
                 let mut insert = QueryBuilder::<sqlx::Sqlite>::new(
-                    "INSERT OR IGNORE INTO vuln_packages (ecosystem, name, record_id) ",
+                    "INSERT OR IGNORE INTO vuln_packages (ecosystem, name, record_id, ranges) ",
                 );
-                insert.push_values(part, |mut b, (e, n, id)| {
-                    b.push_bind(*e).push_bind(*n).push_bind(*id);
+                insert.push_values(part, |mut b, (e, n, id, c)| {
+                    b.push_bind(*e).push_bind(*n).push_bind(*id).push_bind(*c);
                 });
                 insert.build().execute(&mut *tx).await?;
             }
@@ -144,45 +171,75 @@ impl Store {
         Ok(())
     }
 
-    /// The JSON of every non-withdrawn record naming one of `packages`
-    /// (`(OSV ecosystem, normalised name)`), each record once.
-    pub async fn advisories_for(&self, packages: &[(String, String)]) -> Result<Vec<String>> {
+    /// What the stored records say about each of `packages` (`(OSV
+    /// ecosystem, normalised name)`), in compact form: one query per
+    /// ecosystem and 500 names, reading the index rows only.
+    pub async fn advisory_candidates(
+        &self,
+        packages: &[(String, String)],
+    ) -> Result<Vec<AdvisoryCandidate>> {
         let mut by_ecosystem: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (ecosystem, name) in packages {
             by_ecosystem.entry(ecosystem).or_default().push(name);
         }
-        let mut ids = HashSet::new();
         let mut out = Vec::new();
         for (ecosystem, names) in by_ecosystem {
             for chunk in names.chunks(BATCH) {
-                // One row per chunk: the records joined by an ASCII record
-                // separator, which JSON text never holds unescaped. Tens of
-                // thousands of single-record rows cost far more to fetch.
+                // One row per chunk, rows joined by U+001E and fields by
+                // U+001F, which names, ids and compact forms never hold:
+                // fetching tens of thousands of rows one by one costs far
+                // more. A NULL compact form (a legacy row) reads as U+001D.
                 let mut query = QueryBuilder::<sqlx::Sqlite>::new(
-                    // No DISTINCT: a record naming two packages of the chunk
-                    // comes twice and is dropped below by id, which costs far
-                    // less than SQLite sorting whole records.
-                    "SELECT group_concat(id, char(30)), group_concat(record, char(30)) FROM \
-                     (SELECT r.id AS id, r.record AS record FROM vuln_packages p \
-                     JOIN vuln_records r ON r.id = p.record_id \
-                     WHERE r.withdrawn = 0 AND p.ecosystem = ",
+                    "SELECT group_concat(name || char(31) || record_id || char(31) || \
+                     ifnull(ranges, char(29)), char(30)) FROM vuln_packages WHERE ecosystem = ",
                 );
-                query.push_bind(ecosystem).push(" AND p.name IN (");
+                query.push_bind(ecosystem).push(" AND name IN (");
                 let mut list = query.separated(", ");
                 for name in chunk {
                     list.push_bind(*name);
                 }
-                list.push_unseparated("))");
-                let (chunk_ids, records): (Option<String>, Option<String>) =
+                list.push_unseparated(")");
+                let (rows,): (Option<String>,) =
                     query.build_query_as().fetch_one(&self.pool).await?;
-                let (Some(chunk_ids), Some(records)) = (chunk_ids, records) else {
-                    continue;
-                };
-                for (id, json) in chunk_ids.split('\u{1e}').zip(records.split('\u{1e}')) {
-                    if ids.insert(id.to_string()) {
-                        out.push(json.to_string());
-                    }
+                let Some(rows) = rows else { continue };
+                for row in rows.split('\u{1e}') {
+                    let mut fields = row.splitn(3, '\u{1f}');
+                    let (Some(name), Some(id), Some(compact)) =
+                        (fields.next(), fields.next(), fields.next())
+                    else {
+                        continue;
+                    };
+                    out.push(AdvisoryCandidate {
+                        ecosystem: ecosystem.to_string(),
+                        name: name.to_string(),
+                        record_id: id.to_string(),
+                        compact: (compact != "\u{1d}").then(|| compact.to_string()),
+                    });
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The JSON of the non-withdrawn records among `ids`.
+    pub async fn advisory_records(&self, ids: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(BATCH) {
+            // One row per chunk, records joined by U+001E, which JSON text
+            // never holds unescaped.
+            let mut query = QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT group_concat(record, char(30)) FROM vuln_records \
+                 WHERE withdrawn = 0 AND id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            list.push_unseparated(")");
+            let (records,): (Option<String>,) =
+                query.build_query_as().fetch_one(&self.pool).await?;
+            if let Some(records) = records {
+                out.extend(records.split('\u{1e}').map(str::to_string));
             }
         }
         Ok(out)
@@ -306,5 +363,62 @@ impl Store {
             epss.extend(rows);
         }
         Ok((kev, epss))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn row(id: &str, modified: &str, withdrawn: bool, packages: &[(&str, &str)]) -> AdvisoryRow {
+        AdvisoryRow {
+            id: id.into(),
+            modified: modified.into(),
+            withdrawn,
+            json: format!("{{\"id\":\"{id}\"}}"),
+            packages: packages
+                .iter()
+                .map(|(e, n)| (e.to_string(), n.to_string(), "v1".to_string()))
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_without_compact_forms_are_read_as_legacy_and_due_for_rewrite() {
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        store
+            .upsert_advisories(
+                &[
+                    row("OLD-1", "2024-01-01T00:00:00Z", false, &[("npm", "a")]),
+                    row("NEW-1", "2024-01-01T00:00:00Z", false, &[("npm", "a")]),
+                ],
+                now,
+            )
+            .await
+            .expect("upsert");
+        // As a database imported before the compact column existed leaves it.
+        sqlx::query("UPDATE vuln_packages SET ranges = NULL WHERE record_id = 'OLD-1'")
+            .execute(&store.pool)
+            .await
+            .expect("legacy");
+        let mut found = store
+            .advisory_candidates(&[("npm".into(), "a".into())])
+            .await
+            .expect("lookup");
+        found.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+        assert_eq!(found[0].record_id, "NEW-1");
+        assert!(found[0].compact.is_some());
+        assert_eq!(found[1].record_id, "OLD-1");
+        assert_eq!(found[1].compact, None);
+        let versions = store.advisory_versions().await.expect("versions");
+        assert_eq!(versions["OLD-1"], "");
+        assert_eq!(versions["NEW-1"], "2024-01-01T00:00:00Z");
+        store.close().await;
     }
 }

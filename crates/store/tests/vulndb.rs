@@ -1,8 +1,10 @@
 //! The advisory database: upserts replace a record and its package index,
-//! lookups skip withdrawn records, status counts per ecosystem.
+//! candidate lookups return the compact forms of the packages asked for,
+//! record lookups skip withdrawn records, status counts per ecosystem, and
+//! (index rows from before compact forms: see the store's unit tests).
 
 use chrono::{TimeZone, Utc};
-use palisade_store::{AdvisoryRow, ImportCounts, Store};
+use palisade_store::{AdvisoryCandidate, AdvisoryRow, ImportCounts, Store};
 
 fn row(id: &str, modified: &str, withdrawn: bool, packages: &[(&str, &str)]) -> AdvisoryRow {
     AdvisoryRow {
@@ -12,7 +14,13 @@ fn row(id: &str, modified: &str, withdrawn: bool, packages: &[(&str, &str)]) -> 
         json: format!("{{\"id\":\"{id}\",\"modified\":\"{modified}\"}}"),
         packages: packages
             .iter()
-            .map(|(e, n)| (e.to_string(), n.to_string()))
+            .map(|(e, n)| {
+                (
+                    e.to_string(),
+                    n.to_string(),
+                    format!("E\u{1c}i0\u{1c}f{id}"),
+                )
+            })
             .collect(),
     }
 }
@@ -54,9 +62,14 @@ async fn upsert_lookup_status_and_exploitation() {
     assert_eq!(versions.len(), 3);
     assert_eq!(versions["GHSA-1"], "2024-01-01T00:00:00Z");
 
-    let found = store
-        .advisories_for(&[
-            // Both packages GHSA-1 names: the record comes back once.
+    let candidate = |e: &str, n: &str, id: &str| AdvisoryCandidate {
+        ecosystem: e.into(),
+        name: n.into(),
+        record_id: id.into(),
+        compact: Some(format!("E\u{1c}i0\u{1c}f{id}")),
+    };
+    let mut found = store
+        .advisory_candidates(&[
             ("npm".into(), "lodash".into()),
             ("npm".into(), "lodash-es".into()),
             ("npm".into(), "minimist".into()),
@@ -64,8 +77,23 @@ async fn upsert_lookup_status_and_exploitation() {
         ])
         .await
         .expect("lookup");
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    // Withdrawn records keep their index rows (the engine's compact form of
+    // a withdrawn record affects nothing); PyPI has no lodash.
     assert_eq!(
         found,
+        vec![
+            candidate("npm", "lodash", "GHSA-1"),
+            candidate("npm", "lodash-es", "GHSA-1"),
+            candidate("npm", "minimist", "GHSA-W"),
+        ]
+    );
+    let records = store
+        .advisory_records(&["GHSA-1".into(), "GHSA-W".into(), "NOPE".into()])
+        .await
+        .expect("records");
+    assert_eq!(
+        records,
         vec!["{\"id\":\"GHSA-1\",\"modified\":\"2024-01-01T00:00:00Z\"}"]
     );
 
@@ -83,7 +111,7 @@ async fn upsert_lookup_status_and_exploitation() {
         .await
         .expect("update");
     let found = store
-        .advisories_for(&[("npm".into(), "lodash-es".into())])
+        .advisory_candidates(&[("npm".into(), "lodash-es".into())])
         .await
         .expect("lookup");
     assert!(found.is_empty());
@@ -127,4 +155,6 @@ async fn upsert_lookup_status_and_exploitation() {
     assert!(kev.contains("CVE-2021-44228"));
     assert_eq!(epss.get("CVE-2021-44228"), Some(&0.9));
     assert_eq!(epss.len(), 1);
+
+    store.close().await;
 }

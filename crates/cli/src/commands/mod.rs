@@ -1,6 +1,7 @@
 //! One module per noun of the command line.
 
 pub mod assets;
+mod download;
 pub mod findings;
 pub mod hook;
 pub mod logs;

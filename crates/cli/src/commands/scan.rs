@@ -241,7 +241,13 @@ fn record(
 ) -> Result<HashMap<String, palisade_store::StoredFinding>> {
     // A file that failed to parse hides its findings; resolving them would
     // close problems that are still there, so such a run is recorded as incomplete.
-    let complete = result.output.errors.is_empty() && !result.partial;
+    // Parts knowingly not supported (warnings) hide nothing that was ever found.
+    let complete = result
+        .output
+        .errors
+        .iter()
+        .all(palisade_core::ScanError::is_unsupported)
+        && !result.partial;
     block_on(async {
         let store = open_store(global).await?;
         let run = NewRun {

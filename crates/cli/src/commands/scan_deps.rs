@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use palisade_core::{FindingDetails, ScanOutput};
 use palisade_deps::image::{inventory_image, looks_like_image, ImageLimits};
-use palisade_deps::matching::{self, AdvisoryIndex, Exploitation};
+use palisade_deps::matching::{self, AdvisoryIndex, Exploitation, Judged};
 use palisade_deps::osv::normalize_name;
 use palisade_deps::sbom::{self, SpecVersion};
 use palisade_deps::{inventory_path, lockfile, Package, WalkOptions};
@@ -93,9 +93,13 @@ pub fn run_image(global: &GlobalArgs, args: ScanImageArgs) -> Result<Outcome> {
         Some(name) => format!("image:{name}"),
         None => format!("image:{}", scope_of(std::slice::from_ref(&args.image))),
     };
+    // Warnings (parts knowingly not scanned) are listed with the errors but
+    // leave the run complete: what was scanned resolves normally.
+    let mut errors = image.errors;
+    errors.extend(image.warnings);
     let inventory = lockfile::Inventory {
         packages: image.packages,
-        errors: image.errors,
+        errors,
         files: image.files,
     };
     match_and_finish(
@@ -118,8 +122,8 @@ fn match_and_finish(
     exploitation_args: &ExploitationArgs,
     common: &ScanCommonArgs,
 ) -> Result<Outcome> {
-    let (index, exploitation) = block_on(load_advisories(global, &inventory.packages))??;
-    let matched = matching::match_packages(&inventory.packages, &index, &exploitation);
+    let (index, judged, exploitation) = block_on(load_advisories(global, &inventory.packages))??;
+    let matched = matching::findings(&inventory.packages, judged, &index, &exploitation);
     if !matched.git_ranges_ignored.is_empty() {
         tracing::info!(
             advisories = matched.git_ranges_ignored.len(),
@@ -217,11 +221,13 @@ fn sbom_inventory(files: &[PathBuf], max_size: u64) -> Result<lockfile::Inventor
     Ok(inventory)
 }
 
-/// The advisories naming any of `packages`, and exploitation data for their CVEs.
+/// The advisories naming any of `packages` (judged from the store's compact
+/// forms, full records read for the matches only), and exploitation data
+/// for their CVEs.
 async fn load_advisories(
     global: &GlobalArgs,
     packages: &[Package],
-) -> Result<(AdvisoryIndex, Exploitation)> {
+) -> Result<(AdvisoryIndex, Judged, Exploitation)> {
     let store = open_store(global).await?;
     let started = std::time::Instant::now();
     let (any, newest_record) = store.advisory_freshness().await?;
@@ -242,16 +248,49 @@ async fn load_advisories(
         })
         .collect();
     let keys: Vec<(String, String)> = keys.into_iter().collect();
-    let records = store.advisories_for(&keys).await?;
+    let candidates = store.advisory_candidates(&keys).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        records = records.len(),
-        "advisories fetched"
+        candidates = candidates.len(),
+        "advisory candidates fetched"
     );
-    let (index, unreadable) = AdvisoryIndex::from_json(&records);
+    let mut index = AdvisoryIndex::default();
+    let mut legacy = Vec::new();
+    for candidate in candidates {
+        match candidate.compact {
+            Some(compact) => index.insert_compact(
+                candidate.ecosystem,
+                candidate.name,
+                &candidate.record_id,
+                compact,
+            ),
+            None => legacy.push(candidate.record_id),
+        }
+    }
+    let mut unreadable = 0;
+    if !legacy.is_empty() {
+        // Rows imported before compact forms were kept: judged from the JSON.
+        tracing::warn!(
+            records = legacy.len(),
+            "advisories imported by an older palisade are judged from their JSON (slower): \
+             run `palisade vulndb import` again"
+        );
+        legacy.sort();
+        legacy.dedup();
+        for json in store.advisory_records(&legacy).await? {
+            match serde_json::from_str::<palisade_deps::osv::Record>(&json) {
+                Ok(record) => index.insert(record),
+                Err(_) => unreadable += 1,
+            }
+        }
+    }
+    let judged = index.judge(packages);
+    let matched = store.advisory_records(&judged.record_ids()).await?;
+    unreadable += index.add_records_json(&matched);
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "advisories parsed"
+        records = matched.len(),
+        "advisories judged, matching records read"
     );
     if unreadable > 0 {
         tracing::warn!(
@@ -262,9 +301,10 @@ async fn load_advisories(
     let cves = index.cve_ids();
     let (known_exploited, epss) = store.exploitation_of(&cves).await?;
     store.close().await;
-    tracing::info!(advisories = index.records, "advisories loaded");
+    tracing::info!(candidates = index.candidates(), "advisories loaded");
     Ok((
         index,
+        judged,
         Exploitation {
             known_exploited,
             epss,
@@ -308,10 +348,12 @@ pub fn sbom(global: &GlobalArgs, args: SbomArgs) -> Result<Outcome> {
             .name
             .clone()
             .unwrap_or_else(|| subject_name(&args.path));
+        let mut errors = image.errors;
+        errors.extend(image.warnings);
         (
             lockfile::Inventory {
                 packages: image.packages,
-                errors: image.errors,
+                errors,
                 files: image.files,
             },
             subject,

@@ -9,7 +9,7 @@ use palisade_deps::exploitation;
 use palisade_deps::osv::{read_records, RawRecord, ReadLimits};
 use palisade_store::{AdvisoryRow, ImportCounts, Store};
 
-use super::{block_on, open_store};
+use super::{block_on, download, open_store};
 use crate::args::{GlobalArgs, StatusFormat, VulndbCommand, VulndbFileArgs};
 use crate::Outcome;
 
@@ -25,6 +25,8 @@ macro_rules! outln {
 const IMPORT_BATCH: usize = 5_000;
 /// Largest KEV or EPSS file read.
 const MAX_FEED_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest OSV export downloaded (osv.dev's all-ecosystem `all.zip` is about 1 GB).
+const MAX_EXPORT_DOWNLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
 pub fn run(global: &GlobalArgs, command: VulndbCommand) -> Result<Outcome> {
     match command {
@@ -55,13 +57,22 @@ fn import(
     source: &Path,
     known: &mut Option<HashMap<String, String>>,
 ) -> Result<()> {
-    let shown = source.display().to_string();
-    if shown.starts_with("http://") || shown.starts_with("https://") {
-        bail!(
-            "{shown}: palisade never downloads; fetch the export first (e.g. `curl -LO {shown}`) \
-             and import the file"
-        );
+    let text = source.to_string_lossy();
+    if download::is_url(&text) {
+        let file = download::download(&text, MAX_EXPORT_DOWNLOAD_BYTES)?;
+        return import_from(global, file.path(), &download::shown_url(&text), known);
     }
+    import_from(global, source, &source.display().to_string(), known)
+}
+
+/// Imports the export at `source`, recorded and reported as `shown`.
+fn import_from(
+    global: &GlobalArgs,
+    source: &Path,
+    shown: &str,
+    known: &mut Option<HashMap<String, String>>,
+) -> Result<()> {
+    let shown = shown.to_string();
     if !source.exists() {
         bail!("{shown}: no such file or directory");
     }
@@ -87,14 +98,14 @@ fn import(
         let now = Utc::now();
         for raw in receiver {
             counts.read += 1;
-            let keys = raw.record.package_keys();
+            let packages = raw.record.compact_packages();
             let previous = known.get(&raw.record.id);
             let outcome = match previous {
                 Some(modified) if *modified == raw.record.modified => 0,
                 Some(_) => 1,
                 None => 2,
             };
-            let mut ecosystems: Vec<&str> = keys.iter().map(|(e, _)| e.as_str()).collect();
+            let mut ecosystems: Vec<&str> = packages.iter().map(|(e, _, _)| e.as_str()).collect();
             ecosystems.dedup();
             for ecosystem in ecosystems {
                 let entry = per_ecosystem.entry(ecosystem.to_string()).or_default();
@@ -119,7 +130,7 @@ fn import(
                 modified: raw.record.modified.clone(),
                 withdrawn: raw.record.is_withdrawn(),
                 json: raw.json,
-                packages: keys,
+                packages,
             });
             if batch.len() >= IMPORT_BATCH {
                 store.upsert_advisories(&batch, now).await?;
@@ -167,20 +178,33 @@ fn import(
     Ok(())
 }
 
-fn read_feed(file: &Path) -> Result<String> {
-    let shown = file.display().to_string();
-    let size = std::fs::metadata(file)
+/// A KEV or EPSS feed's text and how to name it: a file, or an http(s) URL
+/// downloaded first; gzip (as EPSS publishes it) is decompressed.
+fn read_feed(file: &Path) -> Result<(String, String)> {
+    let text = file.to_string_lossy();
+    let (shown, downloaded) = if download::is_url(&text) {
+        (
+            download::shown_url(&text),
+            Some(download::download(&text, MAX_FEED_BYTES)?),
+        )
+    } else {
+        (file.display().to_string(), None)
+    };
+    let path = downloaded.as_ref().map_or(file, |d| d.path());
+    let size = std::fs::metadata(path)
         .with_context(|| format!("cannot read {shown}"))?
         .len();
     if size > MAX_FEED_BYTES {
         bail!("{shown}: larger than the {MAX_FEED_BYTES}-byte limit");
     }
-    std::fs::read_to_string(file).with_context(|| format!("cannot read {shown} as text"))
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+    let content = exploitation::feed_text(&shown, bytes, MAX_FEED_BYTES)?;
+    Ok((shown, content))
 }
 
 fn import_kev(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
-    let shown = args.file.display().to_string();
-    let entries = exploitation::parse_kev(&shown, &read_feed(&args.file)?)?;
+    let (shown, content) = read_feed(&args.file)?;
+    let entries = exploitation::parse_kev(&shown, &content)?;
     with_store(global, |store| async move {
         store.replace_known_exploited(&entries).await?;
         outln!(
@@ -192,8 +216,8 @@ fn import_kev(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
 }
 
 fn import_epss(global: &GlobalArgs, args: &VulndbFileArgs) -> Result<()> {
-    let shown = args.file.display().to_string();
-    let scores = exploitation::parse_epss(&shown, &read_feed(&args.file)?)?;
+    let (shown, content) = read_feed(&args.file)?;
+    let scores = exploitation::parse_epss(&shown, &content)?;
     with_store(global, |store| async move {
         store.replace_epss(&scores).await?;
         outln!("imported {shown}: {} EPSS scores", scores.len());

@@ -25,6 +25,8 @@ use crate::inventory::Package;
 /// Reads an included file: `(including file, name)` to `(shown path, text)`.
 pub type IncludeReader<'a> = dyn FnMut(&str, &str) -> Option<(String, String)> + 'a;
 
+pub use maven::PomFinder;
+
 /// Lockfiles and manifests larger than this are reported, not read.
 pub const DEFAULT_MAX_LOCKFILE_SIZE: u64 = 64 * 1024 * 1024;
 
@@ -48,7 +50,7 @@ pub enum LockfileKind {
     GemfileLock,
     ComposerLock,
     GradleLockfile,
-    /// `pom.xml`: the versions it declares (no parent or BOM resolution).
+    /// `pom.xml`: its dependencies, versions resolved through parents and BOMs.
     PomXml,
 }
 
@@ -107,6 +109,18 @@ pub fn parse(
     content: &str,
     read_include: &mut IncludeReader<'_>,
 ) -> Result<Vec<Package>> {
+    parse_with_poms(kind, path, content, read_include, &mut |_, _, _| None)
+}
+
+/// [`parse`], where `find_pom(group, artifact, version)` finds the parent
+/// POMs and imported BOMs a `pom.xml` names by coordinates.
+pub fn parse_with_poms(
+    kind: LockfileKind,
+    path: &str,
+    content: &str,
+    read_include: &mut IncludeReader<'_>,
+    find_pom: &mut PomFinder<'_>,
+) -> Result<Vec<Package>> {
     match kind {
         LockfileKind::CargoLock => cargo::parse(path, content),
         LockfileKind::NpmLock => npm::parse(path, content),
@@ -121,7 +135,7 @@ pub fn parse(
         LockfileKind::GemfileLock => gem::parse(path, content),
         LockfileKind::ComposerLock => composer::parse(path, content),
         LockfileKind::GradleLockfile => gradle::parse(path, content),
-        LockfileKind::PomXml => maven::parse(path, content),
+        LockfileKind::PomXml => maven::parse(path, content, read_include, find_pom),
     }
 }
 
@@ -171,7 +185,9 @@ pub fn inventory_path(root: &Path, options: &WalkOptions) -> Result<Inventory> {
             });
         };
         let base = root.parent().unwrap_or(Path::new("."));
-        read_one(base, Path::new(&name), kind, options, &mut inventory);
+        let found = [(PathBuf::from(&name), kind)];
+        let poms = PomIndex::new(base, &found, options.max_file_size);
+        read_one(base, Path::new(&name), kind, options, &poms, &mut inventory);
         return Ok(inventory);
     }
     if !root.is_dir() {
@@ -224,6 +240,7 @@ pub fn inventory_path(root: &Path, options: &WalkOptions) -> Result<Inventory> {
         }
         found.push((relative.to_path_buf(), kind));
     }
+    let poms = PomIndex::new(root, &found, options.max_file_size);
     for (relative, kind) in &found {
         if *kind == LockfileKind::GoSum
             && found
@@ -232,9 +249,71 @@ pub fn inventory_path(root: &Path, options: &WalkOptions) -> Result<Inventory> {
         {
             continue;
         }
-        read_one(root, relative, *kind, options, &mut inventory);
+        read_one(root, relative, *kind, options, &poms, &mut inventory);
     }
     Ok(inventory)
+}
+
+/// Where a `pom.xml` finds the parents and BOMs it names by coordinates:
+/// the POMs of the scanned tree, then the local Maven repository
+/// (`$MAVEN_REPO_LOCAL`, else `~/.m2/repository`).
+struct PomIndex {
+    /// Shown path and text, by `group:artifact:version`.
+    in_tree: std::collections::HashMap<String, (String, String)>,
+    repository: Option<PathBuf>,
+    max_file_size: u64,
+}
+
+impl PomIndex {
+    fn new(root: &Path, found: &[(PathBuf, LockfileKind)], max_file_size: u64) -> PomIndex {
+        let mut in_tree = std::collections::HashMap::new();
+        let has_poms = found.iter().any(|(_, k)| *k == LockfileKind::PomXml);
+        for (relative, _) in found.iter().filter(|(_, k)| *k == LockfileKind::PomXml) {
+            let shown = display(relative);
+            if let Ok(text) = read_limited(&root.join(relative), &shown, max_file_size) {
+                if let Some((group, artifact, version)) = maven::coordinates(&text) {
+                    in_tree
+                        .entry(format!("{group}:{artifact}:{version}"))
+                        .or_insert((shown, text));
+                }
+            }
+        }
+        let repository = has_poms
+            .then(|| {
+                std::env::var_os("MAVEN_REPO_LOCAL")
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".m2/repository"))
+                    })
+            })
+            .flatten();
+        PomIndex {
+            in_tree,
+            repository,
+            max_file_size,
+        }
+    }
+
+    fn find(&self, group: &str, artifact: &str, version: &str) -> Option<(String, String)> {
+        if let Some(found) = self.in_tree.get(&format!("{group}:{artifact}:{version}")) {
+            return Some(found.clone());
+        }
+        let repository = self.repository.as_ref()?;
+        // Coordinates become path segments: nothing may climb out of the repository.
+        let safe = |s: &str| !s.is_empty() && !s.contains(['/', '\\']) && s != "." && s != "..";
+        if !(group.split('.').all(safe) && safe(artifact) && safe(version)) {
+            return None;
+        }
+        let path = repository
+            .join(group.replace('.', "/"))
+            .join(artifact)
+            .join(version)
+            .join(format!("{artifact}-{version}.pom"));
+        let shown = path.display().to_string();
+        read_limited(&path, &shown, self.max_file_size)
+            .ok()
+            .map(|text| (shown, text))
+    }
 }
 
 fn display(path: &Path) -> String {
@@ -246,6 +325,7 @@ fn read_one(
     relative: &Path,
     kind: LockfileKind,
     options: &WalkOptions,
+    poms: &PomIndex,
     inventory: &mut Inventory,
 ) {
     let shown = display(relative);
@@ -260,7 +340,9 @@ fn read_one(
                     .ok()
                     .map(|content| (shown, content))
             };
-            parse(kind, &shown, &content, &mut read_include)
+            let mut find_pom =
+                |group: &str, artifact: &str, version: &str| poms.find(group, artifact, version);
+            parse_with_poms(kind, &shown, &content, &mut read_include, &mut find_pom)
         });
     match result {
         Ok(packages) => inventory.packages.extend(packages),

@@ -1,9 +1,11 @@
 //! `pnpm-lock.yaml`, lockfileVersion 5.x, 6.x and 9.x. Packages are the keys
 //! of `packages` (`/name/1.0.0` in 5, `/name@1.0.0` in 6, `name@1.0.0` in 9,
 //! peer suffixes dropped); direct ones are those the importers (or, in 5, the
-//! root) list.
+//! root) list. Dependency edges come from each entry's `dependencies` and
+//! `optionalDependencies` (in 9, from `snapshots`; peer variants of one
+//! package are merged).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_norway::Value;
 
@@ -30,6 +32,58 @@ fn split_key(key: &str, v5: bool) -> Option<(String, String)> {
     }
     let at = key.char_indices().skip(1).find(|&(_, c)| c == '@')?.0;
     Some((key[..at].to_string(), key[at + 1..].to_string()))
+}
+
+/// `(name, version)` a dependency's locked version points at: a version
+/// (peer suffix dropped), an alias (`npm:name@1.0.0`, `name@1.0.0`) or, in
+/// 5 and 6, a path key (`/name/1.0.0`, `/name@1.0.0`); `None` for `link:`
+/// and `file:` dependencies.
+fn dependency_target(name: &str, locked: &str, v5: bool) -> Option<(String, String)> {
+    if locked.starts_with("link:") || locked.starts_with("file:") {
+        return None;
+    }
+    if locked.starts_with('/') {
+        return split_key(locked, v5);
+    }
+    let locked = locked.strip_prefix("npm:").unwrap_or(locked);
+    let locked = locked.split('(').next().unwrap_or(locked);
+    let locked = if v5 {
+        locked.split('_').next().unwrap_or(locked)
+    } else {
+        locked
+    };
+    match locked.char_indices().skip(1).find(|&(_, c)| c == '@') {
+        Some((at, _)) => Some((locked[..at].to_string(), locked[at + 1..].to_string())),
+        None => Some((name.to_string(), locked.to_string())),
+    }
+}
+
+/// Dependency purls by `(name, version)`, from the entries of `section`.
+fn edges(section: Option<&Value>, v5: bool) -> HashMap<(String, String), BTreeSet<String>> {
+    let mut out: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
+    let Some(entries) = section.and_then(Value::as_mapping) else {
+        return out;
+    };
+    for (key, entry) in entries {
+        let Some((name, version)) = key.as_str().and_then(|k| split_key(k, v5)) else {
+            continue;
+        };
+        let targets = out.entry((name, version)).or_default();
+        for section in ["dependencies", "optionalDependencies"] {
+            let Some(deps) = entry.get(section).and_then(Value::as_mapping) else {
+                continue;
+            };
+            for (dep, locked) in deps {
+                let (Some(dep), Some(locked)) = (dep.as_str(), string_of(locked)) else {
+                    continue;
+                };
+                if let Some((name, version)) = dependency_target(dep, &locked, v5) {
+                    targets.insert(crate::inventory::purl(&Ecosystem::Npm, &name, &version));
+                }
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn parse(path: &str, content: &str) -> Result<Vec<Package>> {
@@ -94,6 +148,10 @@ pub(super) fn parse(path: &str, content: &str) -> Result<Vec<Package>> {
             }
         }
     }
+    let mut graph = edges(
+        lock.get(if major >= 9 { "snapshots" } else { "packages" }),
+        v5,
+    );
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut lines = super::LineFinder::new(content);
@@ -109,7 +167,11 @@ pub(super) fn parse(path: &str, content: &str) -> Result<Vec<Package>> {
                 continue;
             }
             let is_direct = direct.contains(&(name.clone(), version.clone()));
+            let dependencies = graph
+                .remove(&(name.clone(), version.clone()))
+                .unwrap_or_default();
             let mut package = Package::new(Ecosystem::Npm, name, version, path).direct(is_direct);
+            package.dependencies = dependencies.into_iter().collect();
             package.line = line;
             if let Some(integrity) = entry
                 .get("resolution")

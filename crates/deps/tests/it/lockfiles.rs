@@ -186,3 +186,49 @@ fn poetry_and_uv_dependency_edges_resolve_names_to_locked_versions() {
         vec!["pkg:pypi/idna@3.6", "pkg:pypi/sniffio@1.3.1"]
     );
 }
+
+/// `<file>.edges`: the dependency edges (`purl -> purl`, sorted) the
+/// lockfile gives, as the SBOM's dependency graph lists them.
+#[test]
+fn dependency_edges_match_their_expected_files() {
+    let mut checked = 0;
+    for expected_path in expected_files(&fixtures().join("lockfiles")) {
+        let lockfile = expected_path.with_extension("");
+        let edges_path = lockfile.with_file_name(format!(
+            "{}.edges",
+            lockfile.file_name().expect("name").to_string_lossy()
+        ));
+        let Ok(want) = std::fs::read_to_string(&edges_path) else {
+            continue;
+        };
+        let inventory = inventory_path(&lockfile, &WalkOptions::default()).expect("inventory");
+        let mut got: Vec<String> = inventory
+            .packages
+            .iter()
+            .flat_map(|p| {
+                let from = p.purl();
+                p.dependencies
+                    .iter()
+                    .map(move |to| format!("{from} -> {to}\n"))
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got.concat(), want, "{}", edges_path.display());
+        checked += 1;
+    }
+    assert!(checked >= 4, "edge fixtures missing: {checked}");
+}
+
+/// A multi-module Maven project: versions from the parent's properties and
+/// `<dependencyManagement>`, an imported BOM (a module of the tree), a
+/// parent found by `<relativePath>` and one by coordinates; plugin and
+/// profile dependencies left out (`maven-multi/expected-inventory.tsv`).
+#[test]
+fn maven_versions_resolve_through_parents_and_imported_boms() {
+    let root = fixtures().join("maven-multi");
+    let inventory = inventory_path(&root, &WalkOptions::default()).expect("inventory");
+    assert!(inventory.errors.is_empty(), "{:?}", inventory.errors);
+    let got = render(&inventory.packages, "");
+    let want = std::fs::read_to_string(root.join("expected-inventory.tsv")).expect("expected");
+    assert_eq!(got, want, "--- got\n{got}");
+}

@@ -3,6 +3,7 @@
 
 mod archives;
 mod image;
+mod image_distros;
 mod lockfiles;
 mod matching;
 mod robustness;
