@@ -355,7 +355,7 @@ fn findings(count: usize) -> Vec<Finding> {
             };
             Finding::new(
                 &rule,
-                Resource::in_file("kind", &format!("res-{i}"), "main.tf"),
+                Resource::in_file("kind", format!("res-{i}"), "main.tf"),
                 "m",
             )
         })
@@ -535,7 +535,7 @@ async fn console_filters_combine() {
     let before: Vec<u64> = dashboard
         .trend
         .iter()
-        .filter(|(d, _)| d.to_string() < "2026-01-01".to_string())
+        .filter(|(d, _)| d.to_string().as_str() < "2026-01-01")
         .map(|t| t.1)
         .collect();
     assert!(before.iter().all(|n| *n == 0), "{before:?}");

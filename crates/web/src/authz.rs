@@ -221,7 +221,7 @@ async fn check_csrf(
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| WebError::BadRequest("the request is too large".into()))?;
+        .map_err(|_| WebError::TooLarge)?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let given = fields
         .iter()

@@ -20,6 +20,9 @@ pub enum WebError {
     /// A state-changing request without the right CSRF token, or from another site.
     #[error("the form was stale or came from another site")]
     Csrf,
+    /// A request body over the configured limit.
+    #[error("request body too large")]
+    TooLarge,
     /// Input the user can fix; the text is shown to them.
     #[error("{0}")]
     BadRequest(String),
@@ -85,6 +88,11 @@ impl IntoResponse for WebError {
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "The form was stale or came from another site. Go back, reload and try again.",
+            ),
+            WebError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Cannot do that",
+                "The request is too large.",
             ),
             WebError::BadRequest(message) => {
                 (StatusCode::BAD_REQUEST, "Cannot do that", message.as_str())

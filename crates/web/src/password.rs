@@ -80,7 +80,7 @@ pub fn check_passphrase(passphrase: &str, username: &str) -> Result<(), Passphra
 fn is_one_repeated_unit(passphrase: &str) -> bool {
     let chars: Vec<char> = passphrase.chars().collect();
     (1..=4).any(|unit| {
-        chars.len() % unit == 0 && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
+        chars.len().is_multiple_of(unit) && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
     })
 }
 
