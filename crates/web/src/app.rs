@@ -12,6 +12,7 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
@@ -213,7 +214,10 @@ async fn request_log(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let started = Instant::now();
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    // Everything logged while handling the request (errors with their error
+    // id included) carries the request id through this span.
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
     let route = response
         .extensions()
         .get::<MatchedPath>()

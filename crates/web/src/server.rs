@@ -105,6 +105,25 @@ pub fn tls_self_signed(dir: &Path) -> Result<(rustls::ServerConfig, PathBuf), Se
     Ok((tls_from_files(&cert_path, &key_path)?, cert_path))
 }
 
+/// The SHA-256 fingerprint of the first certificate in a PEM file, as
+/// browsers show it (`AB:CD:...`), to compare with what a browser is shown.
+pub fn certificate_fingerprint(cert: &Path) -> Result<String, ServeError> {
+    use sha2::{Digest, Sha256};
+    let first = CertificateDer::pem_file_iter(cert)
+        .and_then(|mut certs| certs.next().transpose())
+        .map_err(|source| ServeError::Certificate {
+            path: cert.to_path_buf(),
+            source,
+        })?
+        .ok_or_else(|| ServeError::NoCertificate(cert.to_path_buf()))?;
+    let digest = Sha256::digest(first.as_ref());
+    Ok(digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
 fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,

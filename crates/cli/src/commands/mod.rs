@@ -1,6 +1,7 @@
 //! One module per noun of the command line.
 
 pub mod assets;
+pub mod audit;
 pub mod findings;
 pub mod hook;
 pub mod logs;
@@ -9,6 +10,8 @@ pub mod scan;
 mod scan_aws;
 pub mod scan_deps;
 mod scan_secrets;
+pub mod serve;
+pub mod users;
 pub mod vulndb;
 
 use anyhow::{Context, Result};

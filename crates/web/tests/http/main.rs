@@ -5,3 +5,4 @@ mod auth;
 mod common;
 mod pages;
 mod routes;
+mod tls;
