@@ -106,7 +106,7 @@ async fn main() {
     create_user(
         &store,
         &config,
-        "bench",
+        "loadtest",
         Role::Viewer,
         Some("benchmark passphrase"),
         now,
@@ -146,7 +146,7 @@ async fn main() {
         .next()
         .unwrap()
         .to_string();
-    let form = format!("username=bench&password=benchmark+passphrase&csrf={csrf}");
+    let form = format!("username=loadtest&password=benchmark+passphrase&csrf={csrf}");
     let reply = router
         .clone()
         .oneshot(
