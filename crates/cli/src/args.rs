@@ -69,6 +69,14 @@ pub enum Command {
     /// The log lake: ingest logs to Parquet, query them with SQL.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Run the web console over the store.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Console accounts: create, list, change roles, disable.
+    #[command(subcommand)]
+    Users(crate::commands::users::UsersCommand),
+    /// The hash-chained audit log: verify it, list it.
+    #[command(subcommand)]
+    Audit(crate::commands::audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]

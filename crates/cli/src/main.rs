@@ -77,6 +77,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Vulndb(command) => commands::vulndb::run(&cli.global, command),
         Command::Sbom(args) => commands::scan_deps::sbom(&cli.global, args),
         Command::Logs(command) => commands::logs::run(&cli.global, command),
+        Command::Serve(args) => commands::serve::run(&cli.global, args),
+        Command::Users(command) => commands::users::run(&cli.global, command),
+        Command::Audit(command) => commands::audit::run(&cli.global, command),
     }
 }
 

@@ -59,6 +59,14 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// Something with this name already exists (a username taken).
+    #[error("{0}")]
+    Conflict(String),
+
+    /// The audit log's hash chain is broken at this record.
+    #[error("audit log tampered with at record {id}: {reason}")]
+    AuditChainBroken { id: i64, reason: String },
+
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 

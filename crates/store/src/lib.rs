@@ -60,7 +60,10 @@
 //! stored in several scopes: more characters cannot help then, and the error
 //! message says so.
 
+mod accounts;
 mod assets;
+mod audit;
+mod console;
 mod error;
 mod lake_manifest;
 mod model;
@@ -70,7 +73,15 @@ mod vulndb;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub use accounts::{
+    validate_username, EnrolmentToken, NewSession, ParseRoleError, Role, Session, ThrottleState,
+    User,
+};
 pub use assets::{AssetChange, AssetCollection, AssetDiff, AssetFilter, NewAsset, StoredAsset};
+pub use audit::{AuditFilter, AuditRecord, AuditVerification, NewAuditEvent, AUDIT_GENESIS_HASH};
+pub use console::{
+    Dashboard, FindingQuery, FindingSort, FindingSummary, FindingsPage, StatusFilter,
+};
 pub use error::{Error, Result};
 pub use lake_manifest::{LakeObject, NewLakeObject};
 pub use model::{

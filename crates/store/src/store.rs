@@ -425,10 +425,27 @@ impl Store {
         Ok(row.into_stored())
     }
 
+    /// The finding with this row id (see [`Store::suppress_id`]); error
+    /// [`Error::NotFound`] if there is none.
+    pub async fn get_finding_id(&self, id: i64, now: DateTime<Utc>) -> Result<StoredFinding> {
+        self.expire_suppressions_if_due(now).await?;
+        let mut conn = self.pool.acquire().await?;
+        Ok(find_row(&mut conn, Lookup::Id(id)).await?.into_stored())
+    }
+
+    /// The status changes of the finding with this row id, oldest first.
+    pub async fn finding_history_id(&self, id: i64) -> Result<Vec<FindingEvent>> {
+        self.history_by(Lookup::Id(id)).await
+    }
+
     /// The status changes of a finding (fingerprint or unique prefix), oldest first.
     pub async fn finding_history(&self, fingerprint_or_prefix: &str) -> Result<Vec<FindingEvent>> {
+        self.history_by(Lookup::Prefix(fingerprint_or_prefix)).await
+    }
+
+    async fn history_by(&self, lookup: Lookup<'_>) -> Result<Vec<FindingEvent>> {
         let mut conn = self.pool.acquire().await?;
-        let row = find_by_prefix(&mut conn, fingerprint_or_prefix).await?;
+        let row = find_row(&mut conn, lookup).await?;
         let events: Vec<EventRow> = sqlx::query_as(
             "SELECT at, from_status, to_status, run_id, actor, note FROM finding_events \
              WHERE finding_id = ? ORDER BY id",
@@ -447,6 +464,33 @@ impl Store {
     pub async fn suppress(
         &self,
         fingerprint_or_prefix: &str,
+        reason: &str,
+        author: &str,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<StoredFinding> {
+        let lookup = Lookup::Prefix(fingerprint_or_prefix);
+        self.suppress_by(lookup, reason, author, expires_at, now)
+            .await
+    }
+
+    /// [`Store::suppress`] for the finding with this row id (as the web console
+    /// links to it), which is never ambiguous.
+    pub async fn suppress_id(
+        &self,
+        id: i64,
+        reason: &str,
+        author: &str,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<StoredFinding> {
+        self.suppress_by(Lookup::Id(id), reason, author, expires_at, now)
+            .await
+    }
+
+    async fn suppress_by(
+        &self,
+        lookup: Lookup<'_>,
         reason: &str,
         author: &str,
         expires_at: Option<DateTime<Utc>>,
@@ -471,7 +515,7 @@ impl Store {
 
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         expire_suppressions(&mut tx, now).await?;
-        let mut row = find_by_prefix(&mut tx, fingerprint_or_prefix).await?;
+        let mut row = find_row(&mut tx, lookup).await?;
         let from = row.status;
         if row.status != Status::Resolved {
             row.status = Status::Suppressed;
@@ -514,12 +558,32 @@ impl Store {
         author: &str,
         now: DateTime<Utc>,
     ) -> Result<StoredFinding> {
+        self.unsuppress_by(Lookup::Prefix(fingerprint_or_prefix), author, now)
+            .await
+    }
+
+    /// [`Store::unsuppress`] for the finding with this row id.
+    pub async fn unsuppress_id(
+        &self,
+        id: i64,
+        author: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredFinding> {
+        self.unsuppress_by(Lookup::Id(id), author, now).await
+    }
+
+    async fn unsuppress_by(
+        &self,
+        lookup: Lookup<'_>,
+        author: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredFinding> {
         let now = stored_precision(now);
         let author = author.trim();
         validate_author(author)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         expire_suppressions(&mut tx, now).await?;
-        let mut row = find_by_prefix(&mut tx, fingerprint_or_prefix).await?;
+        let mut row = find_row(&mut tx, lookup).await?;
         let Some(previous) = row.suppression.take() else {
             return Err(Error::NotSuppressed(row.finding.fingerprint.0));
         };
@@ -619,7 +683,7 @@ impl Store {
     }
 
     /// Applies expired suppressions, taking the write lock only when there is one.
-    async fn expire_suppressions_if_due(&self, now: DateTime<Utc>) -> Result<()> {
+    pub(crate) async fn expire_suppressions_if_due(&self, now: DateTime<Utc>) -> Result<()> {
         let due: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM findings WHERE status = 'suppressed' \
              AND suppression_expires_at IS NOT NULL AND suppression_expires_at <= ?)",
@@ -886,6 +950,33 @@ async fn fetch_row(
     .bind(fingerprint)
     .fetch_optional(conn)
     .await?)
+}
+
+/// How a caller names one finding.
+#[derive(Debug, Clone, Copy)]
+enum Lookup<'a> {
+    /// A fingerprint or a unique prefix of one (see [`find_by_prefix`]).
+    Prefix(&'a str),
+    /// The row id.
+    Id(i64),
+}
+
+async fn find_row(conn: &mut SqliteConnection, lookup: Lookup<'_>) -> Result<Row> {
+    match lookup {
+        Lookup::Prefix(prefix) => find_by_prefix(conn, prefix).await,
+        Lookup::Id(id) => {
+            let row: Option<FindingRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                finding_columns!(),
+                " FROM findings WHERE id = ?"
+            ))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            row.ok_or_else(|| Error::NotFound(format!("finding {id}")))?
+                .parse()
+        }
+    }
 }
 
 /// The finding with this fingerprint, or the only one starting with it.

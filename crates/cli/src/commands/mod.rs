@@ -1,6 +1,7 @@
 //! One module per noun of the command line.
 
 pub mod assets;
+pub mod audit;
 mod download;
 pub mod findings;
 pub mod hook;
@@ -10,6 +11,8 @@ pub mod scan;
 mod scan_aws;
 pub mod scan_deps;
 mod scan_secrets;
+pub mod serve;
+pub mod users;
 pub mod vulndb;
 
 use anyhow::{Context, Result};

@@ -1,0 +1,260 @@
+//! The router: every route with its permission, and the layers around them.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+
+use crate::authz::{guard, Permission};
+use crate::error::{error_response, is_bare_error};
+use crate::handlers::{account, admin, pages};
+use crate::state::AppState;
+use crate::WebError;
+
+/// One route of the console.
+pub struct Route {
+    pub method: Method,
+    /// In axum's syntax (`/findings/{id}`).
+    pub path: &'static str,
+    pub permission: Permission,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, permission: Permission, handler: H) -> Route
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = if method == Method::POST {
+        MethodFilter::POST
+    } else {
+        MethodFilter::GET
+    };
+    Route {
+        method,
+        path,
+        permission,
+        handler: on(filter, handler),
+    }
+}
+
+/// Every route, with the permission it needs. Nothing is reachable that is
+/// not listed here, and nothing is listed without a permission.
+pub fn routes() -> Vec<Route> {
+    use Permission::*;
+    let get = Method::GET;
+    let post = Method::POST;
+    vec![
+        route(
+            get.clone(),
+            "/static/palisade.css",
+            Public,
+            pages::stylesheet,
+        ),
+        route(get.clone(), "/healthz", Public, pages::health),
+        route(get.clone(), "/login", Public, account::login_form),
+        route(post.clone(), "/login", Public, account::login),
+        route(get.clone(), "/enrol", Public, account::enrol_form),
+        route(post.clone(), "/enrol", Public, account::enrol),
+        route(post.clone(), "/logout", SignedIn, account::logout),
+        route(get.clone(), "/account", SignedIn, account::account_page),
+        route(
+            post.clone(),
+            "/account/password",
+            SignedIn,
+            account::change_password,
+        ),
+        route(get.clone(), "/", ReadFindings, pages::dashboard),
+        route(get.clone(), "/findings", ReadFindings, pages::findings),
+        route(get.clone(), "/findings/{id}", ReadFindings, pages::finding),
+        route(
+            post.clone(),
+            "/findings/{id}/suppress",
+            WriteFindings,
+            pages::suppress,
+        ),
+        route(
+            post.clone(),
+            "/findings/{id}/unsuppress",
+            WriteFindings,
+            pages::unsuppress,
+        ),
+        route(get.clone(), "/runs", ReadFindings, pages::runs),
+        route(get.clone(), "/assets", ReadFindings, pages::assets),
+        route(get.clone(), "/users", ReadUsers, admin::users),
+        route(post.clone(), "/users", ManageUsers, admin::create_user),
+        route(
+            post.clone(),
+            "/users/{id}/role",
+            ManageUsers,
+            admin::set_role,
+        ),
+        route(
+            post.clone(),
+            "/users/{id}/disable",
+            ManageUsers,
+            admin::disable,
+        ),
+        route(
+            post.clone(),
+            "/users/{id}/enable",
+            ManageUsers,
+            admin::enable,
+        ),
+        route(get.clone(), "/audit", ReadAudit, admin::audit_log),
+    ]
+}
+
+/// The console as a service: routes behind their guard, then (outermost
+/// last) the body limit, the timeout, error pages, security headers and
+/// the request log.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in routes() {
+        let guarded = route.handler.route_layer(middleware::from_fn_with_state(
+            (state.clone(), route.permission),
+            guard,
+        ));
+        router = router.route(route.path, guarded);
+    }
+    let config = state.config().clone();
+    router
+        .fallback(|| async { WebError::NotFound })
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(middleware::from_fn(error_pages))
+        .layer(middleware::from_fn_with_state(state, security_headers))
+        .layer(middleware::from_fn(request_log))
+}
+
+/// Gives responses made outside handlers (413, 408, 405) the error page.
+async fn error_pages(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if !is_bare_error(&response) {
+        return response;
+    }
+    let status = response.status();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.",
+        StatusCode::REQUEST_TIMEOUT => "The request took too long.",
+        StatusCode::METHOD_NOT_ALLOWED => "This page does not accept that method.",
+        _ => "The request could not be handled.",
+    };
+    let id = request_error_id();
+    tracing::info!(error_id = %id, status = status.as_u16(), "request refused");
+    let mut page = error_response(status, "Cannot do that", message, &id);
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
+}
+
+fn request_error_id() -> String {
+    crate::secrets::random_token()
+        .map(|t| t[..16].to_string())
+        .unwrap_or_else(|_| "unavailable".into())
+}
+
+/// The same headers on every response: a CSP that allows no script at all,
+/// no framing, no MIME sniffing, no referrer to other sites, and HSTS when
+/// the console is reached over HTTPS.
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "referrer-policy", "same-origin");
+    set(headers, "cross-origin-opener-policy", "same-origin");
+    set(headers, "cross-origin-resource-policy", "same-origin");
+    set(
+        headers,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, "cache-control", "no-store");
+    }
+    if state.config().hsts {
+        set(
+            headers,
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
+
+/// A random id per request, in the response (`x-request-id`) and on the one
+/// log line per request. The line holds the route pattern, never the query
+/// string (enrolment tokens travel there), nor cookies or addresses.
+async fn request_log(mut request: Request, next: Next) -> Response {
+    let id = request_error_id();
+    let method = request.method().clone();
+    let started = Instant::now();
+    request.extensions_mut().insert(RequestId(id.clone()));
+    // Everything logged while handling the request (errors with their error
+    // id included) carries the request id through this span.
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    tracing::info!(
+        request_id = %id,
+        %method,
+        route,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The id [`request_log`] gave the request.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The client's address, for the audit log and per-address throttling.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}

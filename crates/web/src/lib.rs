@@ -1,0 +1,35 @@
+//! Palisade's web console: a server-rendered, multi-user app over the store,
+//! built to be the model of a secure SaaS app.
+//!
+//! # Overview
+//!
+//! - [`app::router`] builds the axum router from [`app::routes`], the one table
+//!   of every route and the [`authz::Permission`] it needs; [`authz::guard`]
+//!   wraps each route and does authentication (server-side sessions),
+//!   authorisation (deny by default) and CSRF checks in one place.
+//! - [`handlers`] render askama templates (auto-escaped, no script at all,
+//!   charts as server-side SVG from [`svg`]).
+//! - Accounts: Argon2id passphrases ([`password`]), sign-in throttling per
+//!   account and per client address, one-time enrolment links
+//!   ([`accounts`]), and every security-relevant action appended to the
+//!   store's hash-chained audit log.
+//! - [`server::serve`] runs it over plain HTTP or TLS (rustls, aws-lc-rs).
+//!
+//! The store owns the data (users, sessions, audit log, findings); this
+//! crate owns the HTTP surface and the security policy.
+
+pub mod accounts;
+pub mod app;
+pub mod authz;
+mod error;
+pub mod handlers;
+pub mod password;
+pub mod secrets;
+pub mod server;
+pub mod session;
+pub mod state;
+pub mod svg;
+
+pub use app::{router, routes};
+pub use error::WebError;
+pub use state::{AppState, Clock, ThrottlePolicy, WebConfig};

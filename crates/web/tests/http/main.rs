@@ -1,0 +1,8 @@
+//! The console over HTTP: every route for every role, sign-in and its
+//! throttling, sessions, CSRF, headers and the audit trail.
+
+mod auth;
+mod common;
+mod pages;
+mod routes;
+mod tls;
