@@ -32,6 +32,9 @@ pub struct InputObject {
     /// SHA-256 of the stored bytes, lower-case hex: the object's identity in
     /// the manifest.
     pub sha256: String,
+    /// When it was last modified, if known (RFC 3164 syslog years are
+    /// inferred from it).
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
     bytes: Vec<u8>,
 }
 
@@ -42,7 +45,14 @@ impl InputObject {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(InputObject::from_bytes(path, bytes))
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(chrono::DateTime::<chrono::Utc>::from);
+        Ok(InputObject {
+            modified,
+            ..InputObject::from_bytes(path, bytes)
+        })
     }
 
     /// An object from bytes already in memory (tests, standard input).
@@ -52,6 +62,7 @@ impl InputObject {
             key: object_key(path),
             size: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            modified: None,
             bytes,
         }
     }
@@ -167,7 +178,7 @@ pub fn discover(source: Source, path: &Path) -> Result<Vec<PathBuf>> {
 fn skips_directory(source: Source, name: &str) -> bool {
     match source {
         Source::CloudTrail => name == "CloudTrail-Digest",
-        Source::K8sAudit => false,
+        _ => false,
     }
 }
 
@@ -186,6 +197,21 @@ fn reads_file(source: Source, name: &str) -> bool {
         ]
         .iter()
         .any(|suffix| name.ends_with(suffix)),
+        Source::Json => [".json", ".jsonl", ".ndjson", ".log"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix) || name.ends_with(&format!("{suffix}.gz"))),
+        // Syslog files: `syslog`, `messages`, `auth.log`, `secure` and their
+        // rotations (`syslog.1`, `auth.log.2.gz`), and `*.log`.
+        Source::Syslog => {
+            let base = name.strip_suffix(".gz").unwrap_or(name);
+            let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
+            let base = base.strip_suffix('.').unwrap_or(base);
+            base.ends_with(".log")
+                || ["syslog", "messages", "secure", "maillog", "kern", "daemon"]
+                    .iter()
+                    .any(|known| base == *known)
+                || base.ends_with(".syslog")
+        }
     }
 }
 

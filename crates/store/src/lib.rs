@@ -72,7 +72,7 @@ use std::path::PathBuf;
 
 pub use assets::{AssetChange, AssetCollection, AssetDiff, AssetFilter, NewAsset, StoredAsset};
 pub use error::{Error, Result};
-pub use lake_manifest::{LakeObject, NewLakeObject};
+pub use lake_manifest::{ExpiredLakePartition, LakeObject, NewLakeObject};
 pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
