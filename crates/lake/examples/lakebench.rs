@@ -29,7 +29,10 @@ fn main() -> Result<(), Failure> {
         }
         Some("ingest") if args.len() == 3 => ingest(Path::new(&args[1]), Path::new(&args[2])),
         Some("query") if args.len() == 4 => query(Path::new(&args[1]), args[2].parse()?, &args[3]),
-        _ => Err("usage: lakebench generate DIR EVENTS [DAYS] | ingest LAKE DIR | query LAKE RUNS SQL".into()),
+        _ => Err(
+            "usage: lakebench generate DIR EVENTS [DAYS] | ingest LAKE DIR | query LAKE RUNS SQL"
+                .into(),
+        ),
     }
 }
 
@@ -46,7 +49,11 @@ fn ingest(lake: &Path, input: &Path) -> Result<(), Failure> {
         .into_iter()
         .map(|path| (path.display().to_string(), path))
         .collect();
-    let reports = batch.add_parallel(items, |path: PathBuf| InputObject::read(&path), &HashSet::new())?;
+    let reports = batch.add_parallel(
+        items,
+        |path: PathBuf| InputObject::read(&path),
+        &HashSet::new(),
+    )?;
     let summary = batch.commit()?;
     let seconds = started.elapsed().as_secs_f64();
     let unreadable = reports
@@ -69,7 +76,9 @@ fn ingest(lake: &Path, input: &Path) -> Result<(), Failure> {
 }
 
 fn query(lake: &Path, runs: u32, sql: &str) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let lake = Lake::new(lake);
     runtime.block_on(async {
         let mut best = f64::MAX;
@@ -141,7 +150,12 @@ const CALLS: [(&str, &str, bool, u64); 22] = [
     ("iam.amazonaws.com", "ListRoles", true, 30),
     ("iam.amazonaws.com", "GetRole", true, 30),
     ("signin.amazonaws.com", "ConsoleLogin", false, 20),
-    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false, 10),
+    (
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        false,
+        10,
+    ),
     ("iam.amazonaws.com", "CreateUser", false, 2),
     ("iam.amazonaws.com", "AttachUserPolicy", false, 2),
     ("iam.amazonaws.com", "CreateAccessKey", false, 2),
@@ -153,8 +167,14 @@ const CALLS: [(&str, &str, bool, u64); 22] = [
 
 const USERS: u64 = 60;
 const ROLES: [&str; 8] = [
-    "app-backend", "app-worker", "ci-deploy", "terraform", "data-pipeline", "readonly-audit",
-    "lambda-exec", "eks-node",
+    "app-backend",
+    "app-worker",
+    "ci-deploy",
+    "terraform",
+    "data-pipeline",
+    "readonly-audit",
+    "lambda-exec",
+    "eks-node",
 ];
 
 fn generate(dir: &Path, events: u64, days: u64) -> Result<(), Failure> {
@@ -164,8 +184,7 @@ fn generate(dir: &Path, events: u64, days: u64) -> Result<(), Failure> {
         .ok_or("bad start date")?;
     let files: Vec<(usize, usize, u64)> = (0..days * 24)
         .flat_map(|hour| {
-            (0..ACCOUNTS.len())
-                .flat_map(move |a| (0..REGIONS.len()).map(move |r| (a, r, hour)))
+            (0..ACCOUNTS.len()).flat_map(move |a| (0..REGIONS.len()).map(move |r| (a, r, hour)))
         })
         .collect();
     let per_file = events / files.len() as u64;
@@ -239,7 +258,13 @@ fn record(out: &mut String, rng: &mut Rng, account: &str, region: &str, time: &s
     let ip = if brute_force {
         "203.0.113.66".to_string()
     } else {
-        format!("{}.{}.{}.{}", [198, 203, 192, 10][rng.below(4) as usize], rng.below(256), rng.below(256), 1 + rng.below(254))
+        format!(
+            "{}.{}.{}.{}",
+            [198, 203, 192, 10][rng.below(4) as usize],
+            rng.below(256),
+            rng.below(256),
+            1 + rng.below(254)
+        )
     };
     let as_role = !console && rng.chance(55);
     let (identity, actor_key) = if as_role {
@@ -272,7 +297,11 @@ fn record(out: &mut String, rng: &mut Rng, account: &str, region: &str, time: &s
             rng.pick(&ROLES),
             rng.below(100_000)
         ),
-        "GetBucketAcl" => format!(r#"{{"bucketName":"data-{}-{}","acl":""}}"#, account, rng.below(40)),
+        "GetBucketAcl" => format!(
+            r#"{{"bucketName":"data-{}-{}","acl":""}}"#,
+            account,
+            rng.below(40)
+        ),
         "Decrypt" | "GenerateDataKey" => format!(
             r#"{{"keyId":"arn:aws:kms:{region}:{account}:key/{}","encryptionAlgorithm":"SYMMETRIC_DEFAULT"}}"#,
             rng.hex(32)
@@ -284,7 +313,11 @@ fn record(out: &mut String, rng: &mut Rng, account: &str, region: &str, time: &s
             rng.hex(32)
         ),
         "AuthorizeSecurityGroupIngress" => {
-            let cidr = if rng.chance(20) { "0.0.0.0/0".to_string() } else { format!("10.{}.0.0/16", rng.below(256)) };
+            let cidr = if rng.chance(20) {
+                "0.0.0.0/0".to_string()
+            } else {
+                format!("10.{}.0.0/16", rng.below(256))
+            };
             format!(
                 r#"{{"groupId":"sg-{}","ipPermissions":{{"items":[{{"ipProtocol":"tcp","fromPort":{port},"toPort":{port},"groups":{{}},"ipRanges":{{"items":[{{"cidrIp":"{cidr}"}}]}},"ipv6Ranges":{{}},"prefixListIds":{{}}}}]}}}}"#,
                 rng.hex(17),
@@ -292,7 +325,10 @@ fn record(out: &mut String, rng: &mut Rng, account: &str, region: &str, time: &s
             )
         }
         "CreateUser" | "AttachUserPolicy" | "CreateAccessKey" => {
-            format!(r#"{{"userName":"user{}","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}"#, rng.below(USERS))
+            format!(
+                r#"{{"userName":"user{}","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}}"#,
+                rng.below(USERS)
+            )
         }
         "DescribeInstances" => format!(
             r#"{{"instancesSet":{{"items":[{{"instanceId":"i-{}"}}]}},"filterSet":{{}}}}"#,
@@ -302,36 +338,68 @@ fn record(out: &mut String, rng: &mut Rng, account: &str, region: &str, time: &s
             r#"{{"instancesSet":{{"items":[{{"imageId":"ami-{}","minCount":1,"maxCount":1}}]}},"instanceType":"t3.medium"}}"#,
             rng.hex(17)
         ),
-        "Invoke" => format!(r#"{{"functionName":"arn:aws:lambda:{region}:{account}:function:fn-{}"}}"#, rng.below(50)),
+        "Invoke" => format!(
+            r#"{{"functionName":"arn:aws:lambda:{region}:{account}:function:fn-{}"}}"#,
+            rng.below(50)
+        ),
         _ => "null".to_string(),
     };
     let response = if console {
-        format!(r#"{{"ConsoleLogin":"{}"}}"#, if failed_login { "Failure" } else { "Success" })
+        format!(
+            r#"{{"ConsoleLogin":"{}"}}"#,
+            if failed_login { "Failure" } else { "Success" }
+        )
     } else if denied || read_only {
         "null".to_string()
     } else {
         format!(r#"{{"requestId":"{}"}}"#, rng.hex(32))
     };
     let error = if denied {
-        let code = if event_source == "ec2.amazonaws.com" { "Client.UnauthorizedOperation" } else { "AccessDenied" };
-        format!(r#""errorCode":"{code}","errorMessage":"User is not authorized to perform: {}:{event_name}","#, event_source.split('.').next().unwrap_or_default())
+        let code = if event_source == "ec2.amazonaws.com" {
+            "Client.UnauthorizedOperation"
+        } else {
+            "AccessDenied"
+        };
+        format!(
+            r#""errorCode":"{code}","errorMessage":"User is not authorized to perform: {}:{event_name}","#,
+            event_source.split('.').next().unwrap_or_default()
+        )
     } else if failed_login {
         r#""errorMessage":"Failed authentication","#.to_string()
     } else {
         String::new()
     };
     let additional = if console {
-        format!(r#""additionalEventData":{{"LoginTo":"https://console.aws.amazon.com/console/home","MobileVersion":"No","MFAUsed":"{}"}},"#, if rng.chance(70) { "Yes" } else { "No" })
+        format!(
+            r#""additionalEventData":{{"LoginTo":"https://console.aws.amazon.com/console/home","MobileVersion":"No","MFAUsed":"{}"}},"#,
+            if rng.chance(70) { "Yes" } else { "No" }
+        )
     } else {
         String::new()
     };
-    let agent = if console { USER_AGENTS[3] } else { rng.pick(&USER_AGENTS[..5]) };
-    let event_type = if console { "AwsConsoleSignIn" } else { "AwsApiCall" };
+    let agent = if console {
+        USER_AGENTS[3]
+    } else {
+        rng.pick(&USER_AGENTS[..5])
+    };
+    let event_type = if console {
+        "AwsConsoleSignIn"
+    } else {
+        "AwsApiCall"
+    };
     let _ = write!(
         out,
         r#"{{"eventVersion":"1.09","userIdentity":{identity},"eventTime":"{time}","eventSource":"{event_source}","eventName":"{event_name}","awsRegion":"{region}","sourceIPAddress":"{ip}","userAgent":"{agent}",{error}"requestParameters":{parameters},"responseElements":{response},{additional}"requestID":"{}-{}-{}-{}-{}","eventID":"{}-{}-{}-{}-{}","readOnly":{read_only},"eventType":"{event_type}","managementEvent":true,"recipientAccountId":"{account}","eventCategory":"Management","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{host}"}}}}"#,
-        rng.hex(8), rng.hex(4), rng.hex(4), rng.hex(4), rng.hex(12),
-        rng.hex(8), rng.hex(4), rng.hex(4), rng.hex(4), rng.hex(12),
+        rng.hex(8),
+        rng.hex(4),
+        rng.hex(4),
+        rng.hex(4),
+        rng.hex(12),
+        rng.hex(8),
+        rng.hex(4),
+        rng.hex(4),
+        rng.hex(4),
+        rng.hex(12),
         host = event_source.replace(".amazonaws.com", &format!(".{region}.amazonaws.com")),
     );
 }

@@ -222,7 +222,8 @@ impl IngestBatch {
         let options = &self.options.clone();
         let stop = AtomicBool::new(false);
         let threads = rayon::current_num_threads().max(1);
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, String, Stage)>(threads * 2);
+        let (sender, receiver) =
+            std::sync::mpsc::sync_channel::<(usize, String, Stage)>(threads * 2);
         let mut reports: Vec<ObjectReport> = Vec::with_capacity(items.len());
         std::thread::scope(|scope| {
             let stop = &stop;
@@ -239,7 +240,9 @@ impl IngestBatch {
                             Ok(object) if known.contains(&object.sha256) => {
                                 Stage::AlreadyIngested(object.sha256)
                             }
-                            Ok(object) => Stage::Prepared(Box::new(prepare(source, options, &object))),
+                            Ok(object) => {
+                                Stage::Prepared(Box::new(prepare(source, options, &object)))
+                            }
                         };
                         // The receiver is gone only when writing failed.
                         let _ = sender.send((position, label, stage));

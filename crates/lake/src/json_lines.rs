@@ -75,26 +75,142 @@ pub struct JsonMapping {
 impl Default for JsonMapping {
     fn default() -> Self {
         let defaults: [(&str, &[&str]); 14] = [
-            ("time", &["time", "timestamp", "@timestamp", "ts", "datetime", "date", "@t", "t"]),
-            ("level", &["level", "severity", "lvl", "log.level", "@l", "levelname"]),
+            (
+                "time",
+                &[
+                    "time",
+                    "timestamp",
+                    "@timestamp",
+                    "ts",
+                    "datetime",
+                    "date",
+                    "@t",
+                    "t",
+                ],
+            ),
+            (
+                "level",
+                &["level", "severity", "lvl", "log.level", "@l", "levelname"],
+            ),
             ("message", &["message", "msg", "@m", "@mt", "event", "text"]),
-            ("request_id", &["request_id", "requestId", "req_id", "reqId", "http.request_id", "trace_id", "traceId", "trace.id"]),
-            ("user_id", &["user_id", "userId", "user.id", "uid", "usr.id", "user"]),
-            ("actor", &["actor", "user.name", "username", "user_name", "principal", "email"]),
-            ("action", &["action", "event.action", "event_name", "eventName", "operation"]),
-            ("outcome", &["outcome", "event.outcome", "result", "status", "status_code", "http.status_code", "statusCode"]),
-            ("src_ip", &["src_ip", "client_ip", "clientIp", "remote_addr", "remote_ip", "source.ip", "client.ip", "ip", "http.client_ip"]),
-            ("user_agent", &["user_agent", "userAgent", "http.user_agent", "user_agent.original", "ua"]),
-            ("resource", &["resource", "path", "url", "uri", "url.path", "http.path", "http.url", "route"]),
-            ("error_code", &["error_code", "errorCode", "error.code", "error.type", "err_code"]),
-            ("service", &["service", "service.name", "app", "application", "logger", "name"]),
+            (
+                "request_id",
+                &[
+                    "request_id",
+                    "requestId",
+                    "req_id",
+                    "reqId",
+                    "http.request_id",
+                    "trace_id",
+                    "traceId",
+                    "trace.id",
+                ],
+            ),
+            (
+                "user_id",
+                &["user_id", "userId", "user.id", "uid", "usr.id", "user"],
+            ),
+            (
+                "actor",
+                &[
+                    "actor",
+                    "user.name",
+                    "username",
+                    "user_name",
+                    "principal",
+                    "email",
+                ],
+            ),
+            (
+                "action",
+                &[
+                    "action",
+                    "event.action",
+                    "event_name",
+                    "eventName",
+                    "operation",
+                ],
+            ),
+            (
+                "outcome",
+                &[
+                    "outcome",
+                    "event.outcome",
+                    "result",
+                    "status",
+                    "status_code",
+                    "http.status_code",
+                    "statusCode",
+                ],
+            ),
+            (
+                "src_ip",
+                &[
+                    "src_ip",
+                    "client_ip",
+                    "clientIp",
+                    "remote_addr",
+                    "remote_ip",
+                    "source.ip",
+                    "client.ip",
+                    "ip",
+                    "http.client_ip",
+                ],
+            ),
+            (
+                "user_agent",
+                &[
+                    "user_agent",
+                    "userAgent",
+                    "http.user_agent",
+                    "user_agent.original",
+                    "ua",
+                ],
+            ),
+            (
+                "resource",
+                &[
+                    "resource",
+                    "path",
+                    "url",
+                    "uri",
+                    "url.path",
+                    "http.path",
+                    "http.url",
+                    "route",
+                ],
+            ),
+            (
+                "error_code",
+                &[
+                    "error_code",
+                    "errorCode",
+                    "error.code",
+                    "error.type",
+                    "err_code",
+                ],
+            ),
+            (
+                "service",
+                &[
+                    "service",
+                    "service.name",
+                    "app",
+                    "application",
+                    "logger",
+                    "name",
+                ],
+            ),
             ("region", &["region", "cloud.region"]),
         ];
         JsonMapping {
             fields: defaults
                 .into_iter()
                 .map(|(target, keys)| {
-                    (target.to_string(), keys.iter().map(|k| k.to_string()).collect())
+                    (
+                        target.to_string(),
+                        keys.iter().map(|k| k.to_string()).collect(),
+                    )
                 })
                 .collect(),
         }
@@ -147,14 +263,18 @@ pub fn parse(content: &[u8], mapping: &JsonMapping) -> Parsed {
         let result = match serde_json::from_slice::<Value>(trimmed) {
             Ok(Value::Object(object)) => normalise(&object, trimmed, mapping),
             Ok(_) => Err("line is not a JSON object".to_string()),
-            Err(error) if error.is_eof() => Err(format!("line is incomplete (truncated?): {error}")),
+            Err(error) if error.is_eof() => {
+                Err(format!("line is incomplete (truncated?): {error}"))
+            }
             Err(error) => Err(format!("line is not valid JSON: {error}")),
         };
         match result {
             Ok(event) => parsed.events.push(event),
-            Err(reason) => parsed
-                .problems
-                .push(Problem::record(index, start as u64, reason, trimmed)),
+            Err(reason) => {
+                parsed
+                    .problems
+                    .push(Problem::record(index, start as u64, reason, trimmed))
+            }
         }
     }
     parsed
@@ -176,12 +296,15 @@ fn lookup<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 /// The first mapped key with a usable value, as text (numbers and booleans
 /// as written; objects and arrays are not text).
 fn text(object: &Map<String, Value>, mapping: &JsonMapping, target: &str) -> Option<String> {
-    mapping.keys(target).iter().find_map(|key| match lookup(object, key)? {
-        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
+    mapping
+        .keys(target)
+        .iter()
+        .find_map(|key| match lookup(object, key)? {
+            Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
 }
 
 fn normalise(
@@ -199,8 +322,12 @@ fn normalise(
                 mapping.keys("time").join(", ")
             )
         })?;
-    let time = parse_time_value(time_value)
-        .ok_or_else(|| format!("{time_key} `{}` is not a time", cut(&time_value.to_string())))?;
+    let time = parse_time_value(time_value).ok_or_else(|| {
+        format!(
+            "{time_key} `{}` is not a time",
+            cut(&time_value.to_string())
+        )
+    })?;
 
     let level = mapping
         .keys("level")
@@ -273,7 +400,11 @@ fn parse_time_text(text: &str) -> Option<DateTime<Utc>> {
             return Some(time.with_timezone(&Utc));
         }
     }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S,%f"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S,%f",
+    ] {
         if let Ok(time) = NaiveDateTime::parse_from_str(text, format) {
             return Some(time.and_utc());
         }
@@ -331,9 +462,8 @@ fn is_failure(value: &Value) -> Option<bool> {
                 return Some(code >= 400);
             }
             match s.as_str() {
-                "failure" | "failed" | "fail" | "error" | "denied" | "deny" | "false" | "rejected" => {
-                    Some(true)
-                }
+                "failure" | "failed" | "fail" | "error" | "denied" | "deny" | "false"
+                | "rejected" => Some(true),
                 "" | "unknown" => None,
                 _ => Some(false),
             }
@@ -348,7 +478,10 @@ mod tests {
 
     fn one(line: &str) -> Result<Event, String> {
         let parsed = parse(line.as_bytes(), &JsonMapping::default());
-        match (parsed.events.into_iter().next(), parsed.problems.into_iter().next()) {
+        match (
+            parsed.events.into_iter().next(),
+            parsed.problems.into_iter().next(),
+        ) {
             (Some(event), None) => Ok(event),
             (_, Some(problem)) => Err(problem.reason),
             (None, None) => Err("nothing".into()),
@@ -431,10 +564,18 @@ mod tests {
         assert_eq!(reasons.len(), 5, "{reasons:?}");
         assert_eq!(reasons[0].0, Some(1));
         assert!(reasons[0].1.starts_with("line is not valid JSON"));
-        assert_eq!(reasons[1], (Some(2), "line is not a JSON object".to_string()));
+        assert_eq!(
+            reasons[1],
+            (Some(2), "line is not a JSON object".to_string())
+        );
         assert_eq!(reasons[2].0, Some(3));
-        assert!(reasons[2].1.starts_with("missing time (looked for time, timestamp"));
-        assert_eq!(reasons[3], (Some(4), "time `\"yesterday\"` is not a time".to_string()));
+        assert!(reasons[2]
+            .1
+            .starts_with("missing time (looked for time, timestamp"));
+        assert_eq!(
+            reasons[3],
+            (Some(4), "time `\"yesterday\"` is not a time".to_string())
+        );
         assert_eq!(reasons[4].0, Some(7));
         assert!(reasons[4].1.contains("truncated"));
         assert_eq!(parsed.problems[1].byte_offset, Some(51));

@@ -233,8 +233,8 @@ mod tests {
 
     #[test]
     fn unexpected_types_read_as_absent() {
-        let outer: Outer = serde_json::from_str(r#"{"a":1,"inner":"x","flag":"yes","z":[1]}"#)
-            .expect("lenient");
+        let outer: Outer =
+            serde_json::from_str(r#"{"a":1,"inner":"x","flag":"yes","z":[1]}"#).expect("lenient");
         assert_eq!(outer.a.get(), None);
         assert!(outer.inner.get().is_none());
         assert_eq!(outer.flag.as_bool(), None);

@@ -55,9 +55,7 @@ pub mod syslog;
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
-pub use ingest::{
-    Added, IngestBatch, IngestSummary, IngestedObject, ObjectOutcome, ObjectReport,
-};
+pub use ingest::{Added, IngestBatch, IngestSummary, IngestedObject, ObjectOutcome, ObjectReport};
 pub use input::{discover, InputObject, MAX_DECOMPRESSED_SIZE};
 pub use json_lines::JsonMapping;
 pub use maintenance::{Compacted, Expired, COMPACTED_PART_BYTES};

@@ -113,7 +113,10 @@ impl Lake {
                     source,
                 })?
                 .path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if name.starts_with("part-") && name.ends_with(".parquet") {
                 parts.push(path);
             }
@@ -137,7 +140,10 @@ impl Lake {
                 .parts(source, &day)?
                 .into_iter()
                 .filter(|path| {
-                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let name = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default();
                     let batch = name
                         .strip_prefix("part-")
                         .and_then(|n| n.strip_suffix(".parquet"))
@@ -192,8 +198,9 @@ impl Lake {
             source,
         };
         let file = File::create(&in_progress).map_err(write_error)?;
-        let mut writer = ArrowWriter::try_new(BufWriter::new(file), schema, Some(writer_properties()))
-            .map_err(parquet_error)?;
+        let mut writer =
+            ArrowWriter::try_new(BufWriter::new(file), schema, Some(writer_properties()))
+                .map_err(parquet_error)?;
         let mut rows = 0u64;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
@@ -207,7 +214,8 @@ impl Lake {
             output: format!("part-c{id}.parquet"),
             inputs: names,
         };
-        let text = serde_json::to_vec(&journal).map_err(|e| write_error(std::io::Error::other(e)))?;
+        let text =
+            serde_json::to_vec(&journal).map_err(|e| write_error(std::io::Error::other(e)))?;
         std::fs::write(&journal_path, text).map_err(|source| Error::Write {
             path: journal_path.clone(),
             source,

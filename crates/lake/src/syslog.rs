@@ -79,9 +79,30 @@ pub(crate) const EXTRA_COLUMNS: &[ExtraColumn] = &[
 ];
 
 const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
-    "local4", "local5", "local6", "local7",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
 ];
 const SEVERITIES: [&str; 8] = [
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -132,10 +153,7 @@ fn parse_line(line: &str, reference: DateTime<Utc>) -> Result<Event, String> {
         Some(rest) if priority.is_some() => rfc5424(rest)?,
         _ => rfc3164(rest, reference)?,
     };
-    let fields = Line {
-        priority,
-        ..fields
-    };
+    let fields = Line { priority, ..fields };
     let time = fields
         .time
         .ok_or_else(|| "no timestamp (`-`): the line cannot be placed in time".to_string())?;
@@ -213,7 +231,9 @@ fn rfc5424(rest: &str) -> Result<Line<'_>, String> {
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|error| format!("RFC 5424 timestamp `{t}` is not an RFC 3339 time: {error}"))
+                .map_err(|error| {
+                    format!("RFC 5424 timestamp `{t}` is not an RFC 3339 time: {error}")
+                })
         })
         .transpose()?;
     let (hostname, rest) = token(rest);
@@ -274,7 +294,9 @@ fn structured_data(text: &str) -> Result<(Option<String>, &str), String> {
                     loop {
                         match bytes.get(pos) {
                             None => return Err(unterminated()),
-                            Some(b'\\') if matches!(bytes.get(pos + 1), Some(b'"' | b'\\' | b']')) => {
+                            Some(b'\\')
+                                if matches!(bytes.get(pos + 1), Some(b'"' | b'\\' | b']')) =>
+                            {
                                 value.push(char::from(bytes[pos + 1]));
                                 pos += 2;
                             }
@@ -402,7 +424,9 @@ mod tests {
                 Some("evntslog"),
                 None,
                 Some("ID47"),
-                Some(r#"{"exampleSDID@32473":{"iut":"3","eventSource":"Application","eventID":"1011"},"examplePriority@32473":{"class":"high \"x\" ]"}}"#),
+                Some(
+                    r#"{"exampleSDID@32473":{"iut":"3","eventSource":"Application","eventID":"1011"},"examplePriority@32473":{"class":"high \"x\" ]"}}"#
+                ),
                 Some("An application event log entry..."),
                 Some("rfc5424"),
             ]
@@ -413,7 +437,10 @@ mod tests {
         assert_eq!(event.outcome, Outcome::Failure, "severity crit");
         assert_eq!(event.src_ip.as_deref(), Some("192.0.2.1"));
         assert_eq!(extra(&event)[4], Some("77"));
-        assert_eq!(extra(&event)[7], Some("'su root' failed for lonvick on /dev/pts/8"));
+        assert_eq!(
+            extra(&event)[7],
+            Some("'su root' failed for lonvick on /dev/pts/8")
+        );
     }
 
     #[test]

@@ -569,7 +569,9 @@ fn quarantine_reasons(summary: &IngestSummary) -> Vec<String> {
             let entry: QuarantineEntry = serde_json::from_str(line).expect("a quarantine entry");
             format!(
                 "{}\t{}\t{}",
-                entry.record_index.map_or("-".to_string(), |i| i.to_string()),
+                entry
+                    .record_index
+                    .map_or("-".to_string(), |i| i.to_string()),
                 entry.byte_offset.map_or("-".to_string(), |o| o.to_string()),
                 entry.reason
             )
@@ -680,7 +682,10 @@ fn parallel_ingest_skips_known_objects_and_reports_in_order() {
     assert!(
         matches!(&reports[paths.len()].outcome, ObjectOutcome::Unreadable(e) if e.contains("missing.json"))
     );
-    assert_eq!(reports[paths.len() + 1].outcome, ObjectOutcome::DuplicateInBatch);
+    assert_eq!(
+        reports[paths.len() + 1].outcome,
+        ObjectOutcome::DuplicateInBatch
+    );
     let summary = batch.commit().expect("committed");
     assert_eq!(summary.objects.len(), paths.len() - 1);
 
@@ -724,20 +729,34 @@ async fn compaction_merges_recorded_parts_keeps_every_row_and_is_idempotent() {
         summaries.push(batch.commit().expect("committed"));
     }
     let before = csv(&lake, ROWS_SQL).await;
-    let parts_before = lake.parts(Source::CloudTrail, "2026-11-24").expect("listed");
+    let parts_before = lake
+        .parts(Source::CloudTrail, "2026-11-24")
+        .expect("listed");
     assert!(parts_before.len() >= 3, "{parts_before:?}");
 
     // The last batch is not in the manifest (as after a crash before it was recorded).
-    let recorded = batches(&summaries.iter().take(summaries.len() - 1).collect::<Vec<_>>());
+    let recorded = batches(
+        &summaries
+            .iter()
+            .take(summaries.len() - 1)
+            .collect::<Vec<_>>(),
+    );
     let unrecorded = summaries.last().and_then(|s| s.files.first()).cloned();
     let compacted = lake
         .compact(Source::CloudTrail, &recorded)
         .await
         .expect("compacted");
     assert!(!compacted.is_empty());
-    assert_eq!(csv(&lake, ROWS_SQL).await, before, "the same rows, no more, no less");
+    assert_eq!(
+        csv(&lake, ROWS_SQL).await,
+        before,
+        "the same rows, no more, no less"
+    );
     if let Some(unrecorded) = unrecorded {
-        assert!(unrecorded.exists(), "an unrecorded batch's part is left alone");
+        assert!(
+            unrecorded.exists(),
+            "an unrecorded batch's part is left alone"
+        );
     }
     for partition in &compacted {
         assert!(partition.inputs.iter().all(|input| !input.exists()));
@@ -745,13 +764,21 @@ async fn compaction_merges_recorded_parts_keeps_every_row_and_is_idempotent() {
     }
     // Idempotent: everything recorded now, one more pass at most, then nothing.
     let all = batches(&summaries.iter().collect::<Vec<_>>());
-    lake.compact(Source::CloudTrail, &all).await.expect("compacted");
+    lake.compact(Source::CloudTrail, &all)
+        .await
+        .expect("compacted");
     assert_eq!(
-        lake.compact(Source::CloudTrail, &all).await.expect("compacted"),
+        lake.compact(Source::CloudTrail, &all)
+            .await
+            .expect("compacted"),
         vec![]
     );
     for day in lake.days(Source::CloudTrail).expect("days") {
-        assert_eq!(lake.parts(Source::CloudTrail, &day).expect("parts").len(), 1, "{day}");
+        assert_eq!(
+            lake.parts(Source::CloudTrail, &day).expect("parts").len(),
+            1,
+            "{day}"
+        );
     }
     assert_eq!(csv(&lake, ROWS_SQL).await, before);
     // Sorted by time within the merged file.
@@ -797,7 +824,9 @@ async fn an_interrupted_compaction_is_finished_by_the_next_run() {
     )
     .expect("journal written");
     let all = batches(&summaries.iter().collect::<Vec<_>>());
-    lake.compact(Source::CloudTrail, &all).await.expect("compacted");
+    lake.compact(Source::CloudTrail, &all)
+        .await
+        .expect("compacted");
     assert!(!parts[0].exists());
     let leftovers: Vec<_> = std::fs::read_dir(&day_dir)
         .expect("listed")
@@ -821,16 +850,25 @@ async fn retention_deletes_whole_partitions_past_their_age() {
     );
     let expiring = lake.expiring(Source::CloudTrail, 1, now).expect("listed");
     assert_eq!(
-        expiring.iter().map(|e| (e.day.as_str(), e.files)).collect::<Vec<_>>(),
+        expiring
+            .iter()
+            .map(|e| (e.day.as_str(), e.files))
+            .collect::<Vec<_>>(),
         vec![("2026-11-23", 1)]
     );
     let expired = lake.expire(Source::CloudTrail, 1, now).expect("expired");
     assert_eq!(expired, expiring);
     assert!(expired[0].bytes > 0);
-    assert_eq!(lake.days(Source::CloudTrail).expect("days"), vec!["2026-11-24"]);
+    assert_eq!(
+        lake.days(Source::CloudTrail).expect("days"),
+        vec!["2026-11-24"]
+    );
     assert_eq!(
         csv(&lake, "SELECT DISTINCT dt FROM cloudtrail").await,
         "dt\n2026-11-24\n"
     );
-    assert_eq!(lake.expire(Source::CloudTrail, 1, now).expect("expired"), vec![]);
+    assert_eq!(
+        lake.expire(Source::CloudTrail, 1, now).expect("expired"),
+        vec![]
+    );
 }

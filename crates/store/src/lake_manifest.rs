@@ -318,7 +318,9 @@ mod tests {
 
     #[tokio::test]
     async fn expired_partitions_are_recorded() {
-        let store = Store::open("sqlite::memory:").await.expect("in-memory store");
+        let store = Store::open("sqlite::memory:")
+            .await
+            .expect("in-memory store");
         let partition = ExpiredLakePartition {
             source: "cloudtrail".into(),
             day: "2026-10-01".into(),
@@ -332,9 +334,16 @@ mod tests {
             .await
             .expect("recorded");
         assert_eq!(
-            store.expired_lake_partitions("cloudtrail").await.expect("read"),
+            store
+                .expired_lake_partitions("cloudtrail")
+                .await
+                .expect("read"),
             vec![partition]
         );
-        assert!(store.expired_lake_partitions("syslog").await.expect("read").is_empty());
+        assert!(store
+            .expired_lake_partitions("syslog")
+            .await
+            .expect("read")
+            .is_empty());
     }
 }

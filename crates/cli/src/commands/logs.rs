@@ -69,7 +69,10 @@ fn compact(global: &GlobalArgs, args: LogsCompactArgs) -> Result<Outcome> {
             writeln!(out)?;
         }
         SummaryFormat::Text if compacted.is_empty() => {
-            writeln!(out, "nothing to compact: no partition has two or more small part files")?;
+            writeln!(
+                out,
+                "nothing to compact: no partition has two or more small part files"
+            )?;
         }
         SummaryFormat::Text => {
             for partition in &compacted {
@@ -126,12 +129,25 @@ fn retention(global: &GlobalArgs, args: LogsRetentionArgs) -> Result<Outcome> {
             writeln!(out)?;
         }
         SummaryFormat::Text => {
-            let verb = if args.dry_run { "would delete" } else { "deleted" };
+            let verb = if args.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
             if expired.is_empty() {
-                writeln!(out, "nothing to delete: no {} partition is older than {} days", source.name(), args.days)?;
+                writeln!(
+                    out,
+                    "nothing to delete: no {} partition is older than {} days",
+                    source.name(),
+                    args.days
+                )?;
             }
             for partition in &expired {
-                writeln!(out, "{verb} {} dt={} ({} files, {} bytes)", partition.source, partition.day, partition.files, partition.bytes)?;
+                writeln!(
+                    out,
+                    "{verb} {} dt={} ({} files, {} bytes)",
+                    partition.source, partition.day, partition.files, partition.bytes
+                )?;
             }
         }
     }
@@ -178,8 +194,9 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
             .map_err(|reason| anyhow::anyhow!("--field {reason}"))?;
     }
     if let Some(reference) = &args.syslog_year_reference {
-        let time = chrono::DateTime::parse_from_rfc3339(reference)
-            .with_context(|| format!("--syslog-year-reference `{reference}` is not an RFC 3339 time"))?;
+        let time = chrono::DateTime::parse_from_rfc3339(reference).with_context(|| {
+            format!("--syslog-year-reference `{reference}` is not an RFC 3339 time")
+        })?;
         options.syslog_reference = Some(time.with_timezone(&Utc));
     }
     let mut paths = Vec::new();
@@ -205,7 +222,8 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
             .iter()
             .map(|path| (path.display().to_string(), path.clone()))
             .collect();
-        let reports = batch.add_parallel(items, |path: PathBuf| InputObject::read(&path), &known)?;
+        let reports =
+            batch.add_parallel(items, |path: PathBuf| InputObject::read(&path), &known)?;
         for object in reports {
             match object.outcome {
                 ObjectOutcome::Ingested(ingested) if ingested.quarantined > 0 => {
