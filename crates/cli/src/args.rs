@@ -278,7 +278,8 @@ pub struct LogsIngestArgs {
     /// Which kind of logs the files hold.
     #[arg(long, value_enum)]
     pub source: LogSource,
-    /// Files or directories (searched recursively).
+    /// Files or directories (searched recursively), or `s3://bucket/prefix` URLs (objects
+    /// listed under the prefix; credentials, region and endpoint from the AWS default chain).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]

@@ -408,3 +408,77 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+mod support;
+
+#[test]
+fn cloudtrail_objects_are_ingested_from_s3_exactly_once() {
+    let Some(moto) = support::start_moto(&[]) else {
+        return;
+    };
+    // Upload the fixtures as CloudTrail delivers them, digest included.
+    let upload = format!(
+        "import boto3, os\n\
+         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         s3.create_bucket(Bucket='trail-logs')\n\
+         root = {:?}\n\
+         for dirpath, _, names in os.walk(root):\n\
+         \x20   for name in names:\n\
+         \x20       path = os.path.join(dirpath, name)\n\
+         \x20       s3.upload_file(path, 'trail-logs', 'org/' + os.path.relpath(path, root))\n",
+        moto.endpoint(),
+        fixtures().display().to_string()
+    );
+    let status = std::process::Command::new(&moto.python)
+        .args(["-c", &upload])
+        .status()
+        .expect("python runs");
+    assert!(status.success());
+
+    let home = TempDir::new().expect("temp dir");
+    let ingest = |url: &str| {
+        let output = palisade(home.path())
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args([
+                "logs",
+                "ingest",
+                "--source",
+                "cloudtrail",
+                "-f",
+                "json",
+                url,
+            ])
+            .output()
+            .expect("palisade runs");
+        (
+            output.status.code(),
+            serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, first, stderr) = ingest("s3://trail-logs/org/AWSLogs/");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(counts(&first), [5, 5, 0, 11, 5], "the digest is skipped");
+    assert_eq!(
+        query_csv(home.path(), "SELECT count(*) AS n FROM cloudtrail"),
+        "n\n11\n"
+    );
+    let (_, again, _) = ingest("s3://trail-logs/org/");
+    assert_eq!(counts(&again), [5, 0, 5, 0, 0]);
+    // A local copy of the same objects is the same objects.
+    let local = ingest_json(home.path(), &fixtures());
+    assert_eq!(counts(&local), [5, 0, 5, 0, 0]);
+    let (code, _, stderr) = ingest("s3://no-such-bucket/");
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("cannot list s3://no-such-bucket/"),
+        "{stderr}"
+    );
+}

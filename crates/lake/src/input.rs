@@ -55,6 +55,18 @@ impl InputObject {
         })
     }
 
+    /// An object fetched from an object store: `key` is its key there.
+    pub fn from_key(
+        key: &str,
+        bytes: Vec<u8>,
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> InputObject {
+        InputObject {
+            modified,
+            ..InputObject::from_bytes(Path::new(key), bytes)
+        }
+    }
+
     /// An object from bytes already in memory (tests, standard input).
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> InputObject {
         InputObject {
@@ -175,6 +187,21 @@ pub fn discover(source: Source, path: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// Whether an object key (an S3 key, `/`-separated) is a file `source`
+/// reads, by the rules of [`discover`]: the last component is checked like
+/// a file name, the others like directory names.
+pub fn reads_key(source: Source, key: &str) -> bool {
+    let mut components: Vec<&str> = key.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(name) = components.pop() else {
+        return false;
+    };
+    !name.starts_with('.')
+        && reads_file(source, name)
+        && components
+            .iter()
+            .all(|dir| !dir.starts_with('.') && !skips_directory(source, dir))
+}
+
 fn skips_directory(source: Source, name: &str) -> bool {
     match source {
         Source::CloudTrail => name == "CloudTrail-Digest",
@@ -232,6 +259,20 @@ mod tests {
             object_key(Path::new("/data/NotAWSLogs/x.json")),
             "/data/NotAWSLogs/x.json"
         );
+    }
+
+    #[test]
+    fn keys_follow_the_file_rules() {
+        let key = "AWSLogs/1/CloudTrail/us-east-1/2026/11/23/x.json.gz";
+        assert!(reads_key(Source::CloudTrail, key));
+        assert!(!reads_key(
+            Source::CloudTrail,
+            "AWSLogs/1/CloudTrail-Digest/us-east-1/x.json.gz"
+        ));
+        assert!(!reads_key(Source::CloudTrail, "AWSLogs/1/.hidden/x.json"));
+        assert!(!reads_key(Source::CloudTrail, "AWSLogs/1/x.txt"));
+        assert!(!reads_key(Source::CloudTrail, "AWSLogs/"));
+        assert!(reads_key(Source::Syslog, "hosts/web1/auth.log.2.gz"));
     }
 
     #[test]

@@ -56,7 +56,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
 pub use ingest::{Added, IngestBatch, IngestSummary, IngestedObject, ObjectOutcome, ObjectReport};
-pub use input::{discover, InputObject, MAX_DECOMPRESSED_SIZE};
+pub use input::{discover, reads_key, InputObject, MAX_DECOMPRESSED_SIZE};
 pub use json_lines::JsonMapping;
 pub use maintenance::{Compacted, Expired, COMPACTED_PART_BYTES};
 pub use query::{parse_since, QueryFormat, QueryResult, TailFilter, EVENTS_VIEW};

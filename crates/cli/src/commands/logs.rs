@@ -16,7 +16,7 @@ use palisade_lake::{
 use palisade_store::{ExpiredLakePartition, NewLakeObject};
 use serde::Serialize;
 
-use super::{block_on, open_store};
+use super::{block_on, logs_s3, open_store};
 use crate::args::{
     GlobalArgs, LakeArgs, LogsCommand, LogsCompactArgs, LogsIngestArgs, LogsRetentionArgs,
     LogsTailArgs, QueryOutputFormat, SummaryFormat,
@@ -199,16 +199,31 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
         })?;
         options.syslog_reference = Some(time.with_timezone(&Utc));
     }
+    logs_s3::check_one_kind(&args.paths)?;
     let mut paths = Vec::new();
+    let mut s3_objects: Vec<(String, String)> = Vec::new();
+    let mut s3_reader = None;
     for path in &args.paths {
-        paths.extend(discover(source, path)?);
+        match logs_s3::parse_url(&path.to_string_lossy()) {
+            Some(url) => {
+                let (bucket, prefix) = url?;
+                let reader = match &s3_reader {
+                    Some(reader) => reader,
+                    None => s3_reader.insert(logs_s3::S3Reader::new()?),
+                };
+                for key in reader.list(source, &bucket, &prefix)? {
+                    s3_objects.push((bucket.clone(), key));
+                }
+            }
+            None => paths.extend(discover(source, path)?),
+        }
     }
     let report = block_on(async {
         let store = open_store(global).await?;
         let mut report = IngestReport {
             source: source.name().to_string(),
             lake: lake.root().to_path_buf(),
-            files_found: paths.len() as u64,
+            files_found: (paths.len() + s3_objects.len()) as u64,
             ..IngestReport::default()
         };
         let known: HashSet<String> = store
@@ -218,12 +233,26 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
             .map(|object| object.sha256)
             .collect();
         let mut batch = lake.begin_with(source, options);
-        let items = paths
-            .iter()
-            .map(|path| (path.display().to_string(), path.clone()))
-            .collect();
-        let reports =
-            batch.add_parallel(items, |path: PathBuf| InputObject::read(&path), &known)?;
+        let reports = match &s3_reader {
+            Some(reader) => {
+                let items = s3_objects
+                    .iter()
+                    .map(|(bucket, key)| (format!("s3://{bucket}/{key}"), (bucket, key)))
+                    .collect();
+                batch.add_parallel(
+                    items,
+                    |(bucket, key): (&String, &String)| reader.read(bucket, key),
+                    &known,
+                )?
+            }
+            None => {
+                let items = paths
+                    .iter()
+                    .map(|path| (path.display().to_string(), path.clone()))
+                    .collect();
+                batch.add_parallel(items, |path: PathBuf| InputObject::read(&path), &known)?
+            }
+        };
         for object in reports {
             match object.outcome {
                 ObjectOutcome::Ingested(ingested) if ingested.quarantined > 0 => {

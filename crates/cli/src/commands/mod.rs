@@ -4,6 +4,7 @@ pub mod assets;
 pub mod findings;
 pub mod hook;
 pub mod logs;
+mod logs_s3;
 pub mod rules;
 pub mod scan;
 mod scan_aws;
