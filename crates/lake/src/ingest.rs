@@ -441,9 +441,12 @@ impl PartitionWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut events = std::mem::take(&mut self.pending);
-        events.sort_by_key(|event| event.time);
-        let batch = to_record_batch(schema, &events)?;
+        let events = std::mem::take(&mut self.pending);
+        // Sort an index, not the events themselves (hundreds of bytes each);
+        // stable, so equal times keep their input order.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events[i].time);
+        let batch = to_record_batch(schema, order.iter().map(|&i| &events[i]), events.len())?;
         let writer = match &mut self.writer {
             Some(writer) => writer,
             None => {
@@ -507,10 +510,15 @@ fn batch_id(objects: &[IngestedObject]) -> String {
 }
 
 /// The events as one Arrow batch of the source's file schema.
-fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> {
-    let rows = events.len();
+fn to_record_batch<'e>(
+    schema: &SchemaRef,
+    events: impl Iterator<Item = &'e Event>,
+    rows: usize,
+) -> Result<RecordBatch> {
     let mut time = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(TIME_ZONE);
-    let mut strings: Vec<StringBuilder> = (0..10).map(|_| StringBuilder::new()).collect();
+    let mut strings: Vec<StringBuilder> = (0..10)
+        .map(|_| StringBuilder::with_capacity(rows, rows * 24))
+        .collect();
     // The source's own columns sit between the normalised ones and `raw`.
     let field_count = schema.fields().len();
     let mut extras: Vec<ExtraBuilder> = schema.fields()[NORMALISED_COLUMNS.len()..field_count - 1]
@@ -522,7 +530,7 @@ fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> 
         })
         .collect();
     let extra_count = extras.len();
-    let mut raw = StringBuilder::new();
+    let mut raw = StringBuilder::with_capacity(rows, rows * 1024);
     for event in events {
         time.append_value(event.time.timestamp_micros());
         strings[0].append_option(event.actor.as_deref());

@@ -234,9 +234,7 @@ fn reads_file(source: Source, name: &str) -> bool {
             let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
             let base = base.strip_suffix('.').unwrap_or(base);
             base.ends_with(".log")
-                || ["syslog", "messages", "secure", "maillog", "kern", "daemon"]
-                    .iter()
-                    .any(|known| base == *known)
+                || ["syslog", "messages", "secure", "maillog", "kern", "daemon"].contains(&base)
                 || base.ends_with(".syslog")
         }
     }
