@@ -211,10 +211,44 @@ pub enum CycloneDxVersion {
 pub enum LogsCommand {
     /// Ingest log files into the lake; files ingested before are skipped.
     Ingest(LogsIngestArgs),
-    /// Run one read-only SQL query over the lake (tables: cloudtrail, k8s_audit, events).
+    /// Run one read-only SQL query over the lake (tables: cloudtrail, k8s_audit, json, syslog, events).
     Query(LogsQueryArgs),
     /// The latest events of one source, with simple filters.
     Tail(LogsTailArgs),
+    /// Merge the small part files of each day partition into one sorted file.
+    Compact(LogsCompactArgs),
+    /// Delete whole day partitions older than N days (recorded in the store).
+    Retention(LogsRetentionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsCompactArgs {
+    /// Only this source (default: every source).
+    #[arg(long, value_enum)]
+    pub source: Option<LogSource>,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Summary format.
+    #[arg(long, short = 'f', value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsRetentionArgs {
+    /// The source whose partitions expire.
+    #[arg(long, value_enum)]
+    pub source: LogSource,
+    /// Keep this many days before today (UTC); older `dt` partitions are deleted.
+    #[arg(long)]
+    pub days: u32,
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Summary format.
+    #[arg(long, short = 'f', value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +264,10 @@ pub enum LogSource {
     Cloudtrail,
     /// Kubernetes API server audit logs: JSON lines (`*.log`, `*.json`, `*.jsonl`, optionally `.gz`).
     K8sAudit,
+    /// Application logs as JSON lines (`*.json`, `*.jsonl`, `*.ndjson`, `*.log`, optionally `.gz`), read through `--field`.
+    Json,
+    /// Syslog files, RFC 5424 and RFC 3164 (`syslog*`, `messages*`, `*.log`, rotations, optionally `.gz`).
+    Syslog,
 }
 
 impl From<LogSource> for palisade_lake::Source {
@@ -237,6 +275,8 @@ impl From<LogSource> for palisade_lake::Source {
         match source {
             LogSource::Cloudtrail => palisade_lake::Source::CloudTrail,
             LogSource::K8sAudit => palisade_lake::Source::K8sAudit,
+            LogSource::Json => palisade_lake::Source::Json,
+            LogSource::Syslog => palisade_lake::Source::Syslog,
         }
     }
 }
@@ -246,11 +286,21 @@ pub struct LogsIngestArgs {
     /// Which kind of logs the files hold.
     #[arg(long, value_enum)]
     pub source: LogSource,
-    /// Files or directories (searched recursively).
+    /// Files or directories (searched recursively), or `s3://bucket/prefix` URLs (objects
+    /// listed under the prefix; credentials, region and endpoint from the AWS default chain).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub lake: LakeArgs,
+    /// `--source json`: which keys hold a field, `TARGET=KEY[,KEY...]` (repeatable; targets:
+    /// time, level, message, request_id, user_id, actor, action, outcome, src_ip, user_agent,
+    /// resource, error_code, service, region; dotted keys look into nested objects).
+    #[arg(long = "field", value_name = "TARGET=KEYS")]
+    pub fields: Vec<String>,
+    /// `--source syslog`: infer RFC 3164 years from this time (RFC 3339) instead of each file's
+    /// modification time.
+    #[arg(long, value_name = "TIME")]
+    pub syslog_year_reference: Option<String>,
     /// Summary format.
     #[arg(long, short = 'f', value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,

@@ -230,3 +230,255 @@ fn kubernetes_audit_logs_are_a_second_table() {
         "cloudtrail has its own manifest"
     );
 }
+
+fn run_json(home: &Path, args: &[&str]) -> Value {
+    let output = palisade(home).args(args).output().expect("palisade runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+#[test]
+fn json_and_syslog_sources_with_a_field_mapping_and_a_year_reference() {
+    let home = TempDir::new().expect("temp dir");
+    let json = fixtures().join("../json");
+    let summary = run_json(
+        home.path(),
+        &[
+            "logs",
+            "ingest",
+            "--source",
+            "json",
+            "--field",
+            "user_id=service",
+            "-f",
+            "json",
+            json.to_str().unwrap_or_default(),
+        ],
+    );
+    assert_eq!(counts(&summary), [1, 1, 0, 3, 3]);
+    assert_eq!(
+        query_csv(home.path(), "SELECT user_id FROM json ORDER BY time"),
+        "user_id\napi\nbilling\n\"\"\n"
+    );
+    let syslog = fixtures().join("../syslog");
+    let summary = run_json(
+        home.path(),
+        &[
+            "logs",
+            "ingest",
+            "--source",
+            "syslog",
+            "--syslog-year-reference",
+            "2026-11-24T12:00:00Z",
+            "-f",
+            "json",
+            syslog.to_str().unwrap_or_default(),
+        ],
+    );
+    assert_eq!(counts(&summary), [1, 1, 0, 4, 3]);
+    assert_eq!(
+        query_csv(
+            home.path(),
+            "SELECT source, count(*) AS n FROM events GROUP BY source ORDER BY source"
+        ),
+        "source,n\njson,3\nsyslog,4\n"
+    );
+    let bad = palisade(home.path())
+        .args(["logs", "ingest", "--source", "json", "--field", "colour=x"])
+        .arg(&json)
+        .output()
+        .expect("palisade runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("`colour` is not a field that can be mapped"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
+fn compact_merges_parts_and_retention_deletes_and_records_old_days() {
+    let home = TempDir::new().expect("temp dir");
+    // One ingest per file: several parts per day.
+    let files: Vec<PathBuf> = walk(&fixtures());
+    for file in &files {
+        ingest_json(home.path(), file);
+    }
+    let before = query_csv(home.path(), "SELECT count(*) AS n FROM cloudtrail");
+    assert_eq!(before, "n\n11\n");
+    let compacted = run_json(home.path(), &["logs", "compact", "-f", "json"]);
+    let merged: Vec<(&str, usize)> = compacted
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| {
+            (
+                p["day"].as_str().unwrap_or_default(),
+                p["inputs"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(merged, vec![("2026-11-23", 2), ("2026-11-24", 4)]);
+    assert_eq!(
+        query_csv(home.path(), "SELECT count(*) AS n FROM cloudtrail"),
+        before
+    );
+    assert_eq!(
+        run_json(home.path(), &["logs", "compact", "-f", "json"]),
+        Value::Array(vec![]),
+        "idempotent"
+    );
+
+    // Both days are more than a day old: --dry-run lists, the real run deletes.
+    let dry = run_json(
+        home.path(),
+        &[
+            "logs",
+            "retention",
+            "--source",
+            "cloudtrail",
+            "--days",
+            "1",
+            "--dry-run",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(dry.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        query_csv(home.path(), "SELECT count(*) AS n FROM cloudtrail"),
+        before
+    );
+    let deleted = run_json(
+        home.path(),
+        &[
+            "logs",
+            "retention",
+            "--source",
+            "cloudtrail",
+            "--days",
+            "1",
+            "-f",
+            "json",
+        ],
+    );
+    assert_eq!(deleted, dry);
+    assert_eq!(
+        query_csv(home.path(), "SELECT count(*) AS n FROM cloudtrail"),
+        "n\n0\n"
+    );
+    // The deleted files stay in the manifest: ingesting them again adds nothing.
+    let again = ingest_json(home.path(), &fixtures());
+    assert_eq!(counts(&again), [5, 0, 5, 0, 0]);
+    // The deletion is recorded in the store.
+    let db = home.path().join("palisade.db");
+    let recorded = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT source, day, retention_days FROM lake_expired_partitions ORDER BY day")
+        .output();
+    if let Ok(recorded) = recorded {
+        if recorded.status.success() {
+            assert_eq!(
+                String::from_utf8_lossy(&recorded.stdout),
+                "cloudtrail|2026-11-23|1\ncloudtrail|2026-11-24|1\n"
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("listed").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("CloudTrail-Digest") {
+                    pending.push(path);
+                }
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+mod support;
+
+#[test]
+fn cloudtrail_objects_are_ingested_from_s3_exactly_once() {
+    let Some(moto) = support::start_moto(&[]) else {
+        return;
+    };
+    // Upload the fixtures as CloudTrail delivers them, digest included.
+    let upload = format!(
+        "import boto3, os\n\
+         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         s3.create_bucket(Bucket='trail-logs')\n\
+         root = {:?}\n\
+         for dirpath, _, names in os.walk(root):\n\
+         \x20   for name in names:\n\
+         \x20       path = os.path.join(dirpath, name)\n\
+         \x20       s3.upload_file(path, 'trail-logs', 'org/' + os.path.relpath(path, root))\n",
+        moto.endpoint(),
+        fixtures().display().to_string()
+    );
+    let status = std::process::Command::new(&moto.python)
+        .args(["-c", &upload])
+        .status()
+        .expect("python runs");
+    assert!(status.success());
+
+    let home = TempDir::new().expect("temp dir");
+    let ingest = |url: &str| {
+        let output = palisade(home.path())
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args([
+                "logs",
+                "ingest",
+                "--source",
+                "cloudtrail",
+                "-f",
+                "json",
+                url,
+            ])
+            .output()
+            .expect("palisade runs");
+        (
+            output.status.code(),
+            serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, first, stderr) = ingest("s3://trail-logs/org/AWSLogs/");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(counts(&first), [5, 5, 0, 11, 5], "the digest is skipped");
+    assert_eq!(
+        query_csv(home.path(), "SELECT count(*) AS n FROM cloudtrail"),
+        "n\n11\n"
+    );
+    let (_, again, _) = ingest("s3://trail-logs/org/");
+    assert_eq!(counts(&again), [5, 0, 5, 0, 0]);
+    // A local copy of the same objects is the same objects.
+    let local = ingest_json(home.path(), &fixtures());
+    assert_eq!(counts(&local), [5, 0, 5, 0, 0]);
+    let (code, _, stderr) = ingest("s3://no-such-bucket/");
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("cannot list s3://no-such-bucket/"),
+        "{stderr}"
+    );
+}

@@ -9,10 +9,12 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
+use crate::lenient::{Lenient, Scalar, Text};
 use crate::quarantine::Problem;
+use crate::schema::parse_time;
 use crate::schema::{Event, ExtraColumn, ExtraKind, ExtraValue, Outcome};
 
 /// CloudTrail's own columns, after the normalised ones.
@@ -122,13 +124,10 @@ pub fn parse(content: &[u8]) -> Parsed {
             Some(_) => {}
         }
         let start = pos;
-        let mut stream =
-            serde_json::Deserializer::from_slice(&content[start..]).into_iter::<Value>();
-        match stream.next() {
-            Some(Ok(value)) => {
-                let end = start + stream.byte_offset();
+        match read_record(content, start) {
+            Ok((record, end)) => {
                 let text = &content[start..end];
-                match normalise(&value, text) {
+                match record.and_then(|record| normalise(&record, text)) {
                     Ok(event) => parsed.events.push(event),
                     Err(reason) => {
                         parsed
@@ -170,7 +169,7 @@ pub fn parse(content: &[u8]) -> Parsed {
                     }
                 }
             }
-            Some(Err(error)) if error.is_eof() => {
+            Err(error) if error.is_eof() => {
                 parsed.problems.push(Problem::record(
                     index,
                     start as u64,
@@ -179,7 +178,7 @@ pub fn parse(content: &[u8]) -> Parsed {
                 ));
                 break;
             }
-            Some(Err(error)) => match resync(content, start + 1) {
+            Err(error) => match resync(content, start + 1) {
                 Some(next) => {
                     parsed.problems.push(Problem::record(
                         index,
@@ -203,10 +202,40 @@ pub fn parse(content: &[u8]) -> Parsed {
                     break;
                 }
             },
-            None => break,
         }
     }
     parsed
+}
+
+/// Reads the JSON value at `start`: `Err` when it is not valid JSON; else
+/// the record (or why it is not one) and the position just after it.
+fn read_record(
+    content: &[u8],
+    start: usize,
+) -> Result<(Result<Record<'_>, String>, usize), serde_json::Error> {
+    let rest = &content[start..];
+    if rest.first() == Some(&b'{') {
+        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<Record>();
+        match stream.next() {
+            Some(Ok(record)) => return Ok((Ok(record), start + stream.byte_offset())),
+            Some(Err(error)) if !error.is_data() => return Err(error),
+            // Valid JSON that does not fit (a duplicate key): find its end below.
+            _ => {}
+        }
+    }
+    let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+    match stream.next() {
+        Some(Ok(_)) => {
+            let reason = if rest.first() == Some(&b'{') {
+                "record cannot be read: it repeats a field".to_string()
+            } else {
+                "record is not a JSON object".to_string()
+            };
+            Ok((Err(reason), start + stream.byte_offset()))
+        }
+        Some(Err(error)) => Err(error),
+        None => Err(serde::de::Error::custom("no record")),
+    }
 }
 
 fn file_problem(offset: usize, reason: String) -> Problem {
@@ -266,89 +295,238 @@ fn resync(content: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// A non-empty string at `key` (CloudTrail writes `""` for unknown values).
-fn text<'a>(object: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a str> {
-    object?
-        .get(key)?
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// The fields of a CloudTrail record the lake reads; everything else stays
+/// in `raw` only.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    #[serde(borrow, default)]
+    event_time: Text<'a>,
+    #[serde(borrow, default)]
+    event_name: Text<'a>,
+    #[serde(borrow, default)]
+    event_source: Text<'a>,
+    #[serde(borrow, default)]
+    event_type: Text<'a>,
+    #[serde(borrow, default, rename = "eventID")]
+    event_id: Text<'a>,
+    #[serde(borrow, default)]
+    aws_region: Text<'a>,
+    #[serde(borrow, default, rename = "sourceIPAddress")]
+    source_ip_address: Text<'a>,
+    #[serde(borrow, default)]
+    user_agent: Text<'a>,
+    #[serde(borrow, default, rename = "requestID")]
+    request_id: Text<'a>,
+    #[serde(borrow, default)]
+    error_code: Text<'a>,
+    #[serde(borrow, default)]
+    error_message: Text<'a>,
+    #[serde(borrow, default)]
+    recipient_account_id: Text<'a>,
+    #[serde(default)]
+    read_only: Scalar,
+    #[serde(borrow, default)]
+    user_identity: Lenient<Identity<'a>>,
+    #[serde(borrow, default)]
+    response_elements: Lenient<ResponseElements<'a>>,
+    #[serde(borrow, default)]
+    additional_event_data: Lenient<AdditionalEventData<'a>>,
+    #[serde(borrow, default)]
+    resources: Lenient<Vec<Lenient<Resource<'a>>>>,
+    #[serde(borrow, default)]
+    request_parameters: Lenient<RequestParameters<'a>>,
 }
 
-fn object<'a>(parent: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a Map<String, Value>> {
-    parent?.get(key)?.as_object()
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow, default)]
+    arn: Text<'a>,
+    #[serde(borrow, default)]
+    invoked_by: Text<'a>,
+    #[serde(borrow, default)]
+    user_name: Text<'a>,
+    #[serde(borrow, default)]
+    principal_id: Text<'a>,
+    #[serde(borrow, default)]
+    account_id: Text<'a>,
+    #[serde(borrow, default)]
+    access_key_id: Text<'a>,
+    #[serde(borrow, default)]
+    session_context: Lenient<SessionContext<'a>>,
 }
 
-fn owned(value: Option<&str>) -> Option<String> {
-    value.map(str::to_string)
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow, default)]
+    attributes: Lenient<SessionAttributes<'a>>,
+    #[serde(borrow, default)]
+    session_issuer: Lenient<SessionIssuer<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAttributes<'a> {
+    #[serde(borrow, default)]
+    mfa_authenticated: Text<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(borrow, default)]
+    user_name: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct ResponseElements<'a> {
+    #[serde(borrow, default, rename = "ConsoleLogin")]
+    console_login: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct AdditionalEventData<'a> {
+    #[serde(borrow, default, rename = "MFAUsed")]
+    mfa_used: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Resource<'a> {
+    #[serde(borrow, default, rename = "ARN")]
+    arn: Text<'a>,
+}
+
+/// The [`RESOURCE_PARAMETERS`], in that order.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestParameters<'a> {
+    #[serde(borrow, default)]
+    bucket_name: Text<'a>,
+    #[serde(borrow, default)]
+    role_arn: Text<'a>,
+    #[serde(borrow, default)]
+    user_name: Text<'a>,
+    #[serde(borrow, default)]
+    role_name: Text<'a>,
+    #[serde(borrow, default)]
+    policy_arn: Text<'a>,
+    #[serde(borrow, default)]
+    group_name: Text<'a>,
+    #[serde(borrow, default)]
+    key_id: Text<'a>,
+    #[serde(borrow, default)]
+    secret_id: Text<'a>,
+    #[serde(borrow, default)]
+    function_name: Text<'a>,
+    #[serde(borrow, default)]
+    trail_name: Text<'a>,
+    #[serde(borrow, default)]
+    group_id: Text<'a>,
+    #[serde(borrow, default)]
+    name: Text<'a>,
+}
+
+impl RequestParameters<'_> {
+    fn resource(&self) -> Option<&str> {
+        [
+            &self.bucket_name,
+            &self.role_arn,
+            &self.user_name,
+            &self.role_name,
+            &self.policy_arn,
+            &self.group_name,
+            &self.key_id,
+            &self.secret_id,
+            &self.function_name,
+            &self.trail_name,
+            &self.group_id,
+            &self.name,
+        ]
+        .into_iter()
+        .find_map(Text::get)
+    }
 }
 
 /// One record to an [`Event`], or why it cannot be one.
-fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
-    let record = value
-        .as_object()
-        .ok_or_else(|| "record is not a JSON object".to_string())?;
-    let record = Some(record);
-    let time_text = text(record, "eventTime").ok_or_else(|| "missing eventTime".to_string())?;
-    let time = DateTime::parse_from_rfc3339(time_text)
-        .map_err(|error| format!("eventTime `{time_text}` is not an RFC 3339 time: {error}"))?
-        .with_timezone(&Utc);
-    let action = text(record, "eventName").ok_or_else(|| "missing eventName".to_string())?;
+fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
+    let time_text = record
+        .event_time
+        .get()
+        .ok_or_else(|| "missing eventTime".to_string())?;
+    let time = parse_time(time_text)
+        .map_err(|error| format!("eventTime `{time_text}` is not an RFC 3339 time: {error}"))?;
+    let action = record
+        .event_name
+        .get()
+        .ok_or_else(|| "missing eventName".to_string())?;
 
-    let identity = object(record, "userIdentity");
-    let session = object(identity, "sessionContext");
-    let identity_type = text(identity, "type");
-    let actor = text(identity, "arn")
+    let identity = record.user_identity.get();
+    let field = |get: fn(&'r Identity<'r>) -> &'r Text<'r>| identity.and_then(|i| get(i).get());
+    let session = identity.and_then(|i| i.session_context.get());
+    let identity_type = field(|i| &i.kind);
+    let actor = field(|i| &i.arn)
         .or_else(|| {
             (identity_type == Some("AWSService"))
-                .then(|| text(identity, "invokedBy"))
+                .then(|| field(|i| &i.invoked_by))
                 .flatten()
         })
-        .or_else(|| text(identity, "userName"))
-        .or_else(|| text(identity, "principalId"))
-        .or_else(|| text(identity, "invokedBy"));
+        .or_else(|| field(|i| &i.user_name))
+        .or_else(|| field(|i| &i.principal_id))
+        .or_else(|| field(|i| &i.invoked_by));
 
-    let error_code = text(record, "errorCode");
-    let console_failure =
-        text(object(record, "responseElements"), "ConsoleLogin") == Some("Failure");
+    let error_code = record.error_code.get();
+    let console_failure = record
+        .response_elements
+        .get()
+        .and_then(|r| r.console_login.get())
+        == Some("Failure");
     let outcome = if error_code.is_some() || console_failure {
         Outcome::Failure
     } else {
         Outcome::Success
     };
 
-    let source_ip_address = text(record, "sourceIPAddress");
+    let source_ip_address = record.source_ip_address.get();
     let src_ip = source_ip_address.filter(|ip| ip.parse::<IpAddr>().is_ok());
-    let account = text(record, "recipientAccountId").or_else(|| text(identity, "accountId"));
+    let account = record
+        .recipient_account_id
+        .get()
+        .or_else(|| field(|i| &i.account_id));
     let resource = record
-        .and_then(|r| r.get("resources"))
-        .and_then(Value::as_array)
+        .resources
+        .get()
         .and_then(|resources| {
             resources
                 .iter()
-                .find_map(|resource| text(resource.as_object(), "ARN"))
+                .find_map(|resource| resource.get().and_then(|r| r.arn.get()))
         })
-        .or_else(|| {
-            let parameters = object(record, "requestParameters");
-            RESOURCE_PARAMETERS
-                .iter()
-                .find_map(|key| text(parameters, key))
-        });
+        .or_else(|| record.request_parameters.get().and_then(|p| p.resource()));
 
-    let mfa = match text(object(record, "additionalEventData"), "MFAUsed") {
+    let mfa = match record
+        .additional_event_data
+        .get()
+        .and_then(|d| d.mfa_used.get())
+    {
         Some("Yes") => Some(true),
         Some("No") => Some(false),
-        _ => match text(object(session, "attributes"), "mfaAuthenticated") {
+        _ => match session
+            .and_then(|s| s.attributes.get())
+            .and_then(|a| a.mfa_authenticated.get())
+        {
             Some("true") => Some(true),
             Some("false") => Some(false),
             _ => None,
         },
     };
-    let user_name =
-        text(identity, "userName").or_else(|| text(object(session, "sessionIssuer"), "userName"));
-    let read_only = record
-        .and_then(|r| r.get("readOnly"))
-        .and_then(Value::as_bool);
+    let user_name = field(|i| &i.user_name).or_else(|| {
+        session
+            .and_then(|s| s.session_issuer.get())
+            .and_then(|s| s.user_name.get())
+    });
 
     Ok(Event {
         time,
@@ -356,26 +534,30 @@ fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
         action: action.to_string(),
         outcome,
         src_ip: owned(src_ip),
-        user_agent: owned(text(record, "userAgent")),
-        region: owned(text(record, "awsRegion")),
+        user_agent: record.user_agent.owned(),
+        region: record.aws_region.owned(),
         account: owned(account),
         resource: owned(resource),
-        request_id: owned(text(record, "requestID")),
+        request_id: record.request_id.owned(),
         error_code: owned(error_code),
         extra: vec![
-            ExtraValue::Text(owned(text(record, "eventSource"))),
-            ExtraValue::Text(owned(text(record, "eventType"))),
-            ExtraValue::Text(owned(text(record, "eventID"))),
+            ExtraValue::Text(record.event_source.owned()),
+            ExtraValue::Text(record.event_type.owned()),
+            ExtraValue::Text(record.event_id.owned()),
             ExtraValue::Text(owned(identity_type)),
-            ExtraValue::Text(owned(text(identity, "accessKeyId"))),
+            ExtraValue::Text(identity.and_then(|i| i.access_key_id.owned())),
             ExtraValue::Text(owned(user_name)),
             ExtraValue::Text(owned(source_ip_address)),
-            ExtraValue::Text(owned(text(record, "errorMessage"))),
-            ExtraValue::Bool(read_only),
+            ExtraValue::Text(record.error_message.owned()),
+            ExtraValue::Bool(record.read_only.as_bool()),
             ExtraValue::Bool(mfa),
         ],
         raw: String::from_utf8_lossy(raw).into_owned(),
     })
+}
+
+fn owned(value: Option<&str>) -> Option<String> {
+    value.map(str::to_string)
 }
 
 #[cfg(test)]

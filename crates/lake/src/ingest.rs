@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -12,25 +13,32 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
+use rayon::iter::{ParallelBridge as _, ParallelIterator as _};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::input::InputObject;
 use crate::quarantine::{Problem, QuarantineEntry, QUARANTINE_DIR};
-use crate::schema::{Event, ExtraValue, Source, DAY_PARTITION, NORMALISED_COLUMNS, TIME_ZONE};
-use crate::Lake;
+use crate::schema::{
+    Event, ExtraValue, Source, DAY_PARTITION, NORMALISED_COLUMNS, RAW_COLUMN, TIME_ZONE,
+};
+use crate::{Lake, ParseOptions};
 
 /// Rows buffered per partition before they are sorted by time and written
 /// as one Arrow batch (row groups are up to [`ROW_GROUP_ROWS`]).
 const FLUSH_ROWS: usize = 64 * 1024;
+/// Rows buffered over all partitions before the biggest buffer is written,
+/// whatever its size: bounds memory when records of many days arrive mixed.
+const MAX_PENDING_ROWS: usize = 256 * 1024;
 /// Rows per Parquet row group: each keeps min/max statistics, so a time
 /// filter skips the row groups outside its range.
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 /// zstd level of the Parquet pages: 3 is zstd's default, fast to write.
 const ZSTD_LEVEL: i32 = 3;
 /// Suffix of a part file being written; no reader lists it.
-const IN_PROGRESS_SUFFIX: &str = ".inprogress";
+pub(crate) const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 
 /// What one object gave to a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +87,7 @@ pub struct IngestSummary {
 pub struct IngestBatch {
     lake: Lake,
     source: Source,
+    options: ParseOptions,
     schema: SchemaRef,
     token: String,
     hashes: HashSet<String>,
@@ -86,6 +95,69 @@ pub struct IngestBatch {
     partitions: BTreeMap<String, PartitionWriter>,
     quarantine: Vec<QuarantineEntry>,
     records: u64,
+    /// Rows buffered over all partitions.
+    pending_rows: usize,
+}
+
+/// One object read and parsed, ready for [`IngestBatch::accept`].
+struct Prepared {
+    key: String,
+    size: u64,
+    sha256: String,
+    events: Vec<Event>,
+    problems: Vec<Problem>,
+}
+
+/// Decompresses and parses one object: the part of ingest that runs in parallel.
+fn prepare(source: Source, options: &ParseOptions, object: &InputObject) -> Prepared {
+    let (content, gzip_problem) = object.content();
+    let parsed = match source {
+        Source::CloudTrail => crate::cloudtrail::parse(&content),
+        Source::K8sAudit => crate::k8s_audit::parse(&content),
+        Source::Json => crate::json_lines::parse(&content, &options.json),
+        Source::Syslog => {
+            let reference = options
+                .syslog_reference
+                .or(object.modified)
+                .unwrap_or_else(chrono::Utc::now);
+            crate::syslog::parse(&content, reference)
+        }
+    };
+    Prepared {
+        key: object.key.clone(),
+        size: object.size,
+        sha256: object.sha256.clone(),
+        events: parsed.events,
+        problems: gzip_problem.into_iter().chain(parsed.problems).collect(),
+    }
+}
+
+/// Where an object of [`IngestBatch::add_parallel`] is between the threads.
+enum Stage {
+    Unreadable(String),
+    AlreadyIngested(String),
+    Prepared(Box<Prepared>),
+}
+
+/// What [`IngestBatch::add_parallel`] did with one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectReport {
+    /// The item's label (its path or S3 key).
+    pub label: String,
+    pub outcome: ObjectOutcome,
+}
+
+/// See [`ObjectReport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectOutcome {
+    /// Parsed and added (its problems are in the quarantine).
+    Ingested(IngestedObject),
+    /// Its hash is in the manifest: ingested by an earlier run.
+    AlreadyIngested { sha256: String },
+    /// The same content was already added to this batch (under another name).
+    DuplicateInBatch,
+    /// It could not be read; nothing of it was added.
+    Unreadable(String),
 }
 
 struct PartitionWriter {
@@ -95,7 +167,7 @@ struct PartitionWriter {
 }
 
 impl IngestBatch {
-    pub(crate) fn new(lake: Lake, source: Source) -> IngestBatch {
+    pub(crate) fn new(lake: Lake, source: Source, options: ParseOptions) -> IngestBatch {
         let token = format!(
             "{}-{}",
             std::process::id(),
@@ -104,6 +176,7 @@ impl IngestBatch {
         IngestBatch {
             lake,
             source,
+            options,
             schema: source.file_schema(),
             token,
             hashes: HashSet::new(),
@@ -111,41 +184,135 @@ impl IngestBatch {
             partitions: BTreeMap::new(),
             quarantine: Vec::new(),
             records: 0,
+            pending_rows: 0,
         }
     }
 
     /// Parses `object` and adds its valid records to the batch; its problems
     /// go to the quarantine. Fails only when the lake cannot be written.
     pub fn add(&mut self, object: &InputObject) -> Result<Added> {
-        if !self.hashes.insert(object.sha256.clone()) {
+        if self.hashes.contains(&object.sha256) {
             return Ok(Added::DuplicateInBatch);
         }
-        let (content, gzip_problem) = object.content();
-        let parsed = match self.source {
-            Source::CloudTrail => crate::cloudtrail::parse(&content),
-            Source::K8sAudit => crate::k8s_audit::parse(&content),
-        };
-        let problems: Vec<Problem> = gzip_problem.into_iter().chain(parsed.problems).collect();
+        let prepared = prepare(self.source, &self.options, object);
+        self.accept(prepared)
+    }
+
+    /// Reads, parses and adds many objects, on every core: `read` turns
+    /// an item into an object (reading a file, fetching an S3 object) and
+    /// runs in parallel with the parsing, while this thread writes the
+    /// Parquet files. Objects whose hash is in `known` (the manifest) are
+    /// skipped. Results come back in the order of `items`, named by the
+    /// item's label, and the lake's files do not depend on thread timing.
+    ///
+    /// Memory stays bounded: at most a few objects per core are in flight,
+    /// and parsed records wait in memory only until their partition's
+    /// buffer is written.
+    pub fn add_parallel<T, R>(
+        &mut self,
+        items: Vec<(String, T)>,
+        read: R,
+        known: &HashSet<String>,
+    ) -> Result<Vec<ObjectReport>>
+    where
+        T: Send,
+        R: Fn(T) -> Result<InputObject> + Sync,
+    {
+        let source = self.source;
+        let options = &self.options.clone();
+        let stop = AtomicBool::new(false);
+        let threads = rayon::current_num_threads().max(1);
+        let (sender, receiver) =
+            std::sync::mpsc::sync_channel::<(usize, String, Stage)>(threads * 2);
+        let mut reports: Vec<ObjectReport> = Vec::with_capacity(items.len());
+        std::thread::scope(|scope| {
+            let stop = &stop;
+            let read = &read;
+            scope.spawn(move || {
+                items.into_iter().enumerate().par_bridge().for_each_with(
+                    sender,
+                    |sender, (position, (label, item))| {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let stage = match read(item) {
+                            Err(error) => Stage::Unreadable(error.to_string()),
+                            Ok(object) if known.contains(&object.sha256) => {
+                                Stage::AlreadyIngested(object.sha256)
+                            }
+                            Ok(object) => {
+                                Stage::Prepared(Box::new(prepare(source, options, &object)))
+                            }
+                        };
+                        // The receiver is gone only when writing failed.
+                        let _ = sender.send((position, label, stage));
+                    },
+                );
+            });
+            // Objects come back in any order; put them back in item order so
+            // the files written do not depend on which thread was faster.
+            let mut waiting: BTreeMap<usize, (String, Stage)> = BTreeMap::new();
+            let mut next = 0;
+            for (position, label, stage) in receiver {
+                waiting.insert(position, (label, stage));
+                while let Some((label, stage)) = waiting.remove(&next) {
+                    next += 1;
+                    let outcome = match stage {
+                        Stage::Unreadable(error) => ObjectOutcome::Unreadable(error),
+                        Stage::AlreadyIngested(sha256) => ObjectOutcome::AlreadyIngested { sha256 },
+                        Stage::Prepared(prepared) if self.hashes.contains(&prepared.sha256) => {
+                            let _ = prepared;
+                            ObjectOutcome::DuplicateInBatch
+                        }
+                        Stage::Prepared(prepared) => match self.accept(*prepared) {
+                            Ok(Added::Ingested(object)) => ObjectOutcome::Ingested(object),
+                            Ok(Added::DuplicateInBatch) => ObjectOutcome::DuplicateInBatch,
+                            Err(error) => {
+                                stop.store(true, Ordering::Relaxed);
+                                return Err(error);
+                            }
+                        },
+                    };
+                    reports.push(ObjectReport { label, outcome });
+                }
+            }
+            Ok(())
+        })?;
+        Ok(reports)
+    }
+
+    /// Adds an object parsed by [`prepare`].
+    fn accept(&mut self, prepared: Prepared) -> Result<Added> {
+        if !self.hashes.insert(prepared.sha256.clone()) {
+            return Ok(Added::DuplicateInBatch);
+        }
+        let Prepared {
+            key,
+            size,
+            sha256,
+            events,
+            problems,
+        } = prepared;
         let ingested = IngestedObject {
-            key: object.key.clone(),
-            size: object.size,
-            sha256: object.sha256.clone(),
-            records: parsed.events.len() as u64,
+            key,
+            size,
+            sha256,
+            records: events.len() as u64,
             quarantined: problems.len() as u64,
         };
         for problem in problems {
-            tracing::debug!(object = %object.key, reason = %problem.reason, "quarantined");
+            tracing::debug!(object = %ingested.key, reason = %problem.reason, "quarantined");
             self.quarantine.push(QuarantineEntry {
                 source: self.source.name().to_string(),
-                object: object.key.clone(),
-                sha256: object.sha256.clone(),
+                object: ingested.key.clone(),
+                sha256: ingested.sha256.clone(),
                 record_index: problem.record_index,
                 byte_offset: problem.byte_offset,
                 reason: problem.reason,
                 record: problem.record,
             });
         }
-        for event in parsed.events {
+        for event in events {
             self.push(event)?;
         }
         self.records += ingested.records;
@@ -170,7 +337,21 @@ impl IngestBatch {
         };
         partition.pending.push(event);
         if partition.pending.len() >= FLUSH_ROWS {
+            self.pending_rows -= partition.pending.len() - 1;
             partition.flush(&self.schema)?;
+        } else {
+            self.pending_rows += 1;
+        }
+        if self.pending_rows >= MAX_PENDING_ROWS {
+            // Records of many days at once: write the biggest buffer.
+            if let Some(biggest) = self
+                .partitions
+                .values_mut()
+                .max_by_key(|partition| partition.pending.len())
+            {
+                self.pending_rows -= biggest.pending.len();
+                biggest.flush(&self.schema)?;
+            }
         }
         Ok(())
     }
@@ -260,9 +441,12 @@ impl PartitionWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut events = std::mem::take(&mut self.pending);
-        events.sort_by_key(|event| event.time);
-        let batch = to_record_batch(schema, &events)?;
+        let events = std::mem::take(&mut self.pending);
+        // Sort an index, not the events themselves (hundreds of bytes each);
+        // stable, so equal times keep their input order.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events[i].time);
+        let batch = to_record_batch(schema, order.iter().map(|&i| &events[i]), events.len())?;
         let writer = match &mut self.writer {
             Some(writer) => writer,
             None => {
@@ -292,10 +476,15 @@ impl PartitionWriter {
     }
 }
 
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     let level = ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default();
+    let raw = ColumnPath::from(RAW_COLUMN);
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
+        // The raw record is unique per row: a dictionary is wasted work and
+        // min/max statistics of JSON text help no query.
+        .set_column_dictionary_enabled(raw.clone(), false)
+        .set_column_statistics_enabled(raw, EnabledStatistics::None)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("palisade {}", env!("CARGO_PKG_VERSION")))
         .build()
@@ -321,10 +510,15 @@ fn batch_id(objects: &[IngestedObject]) -> String {
 }
 
 /// The events as one Arrow batch of the source's file schema.
-fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> {
-    let rows = events.len();
+fn to_record_batch<'e>(
+    schema: &SchemaRef,
+    events: impl Iterator<Item = &'e Event>,
+    rows: usize,
+) -> Result<RecordBatch> {
     let mut time = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(TIME_ZONE);
-    let mut strings: Vec<StringBuilder> = (0..10).map(|_| StringBuilder::new()).collect();
+    let mut strings: Vec<StringBuilder> = (0..10)
+        .map(|_| StringBuilder::with_capacity(rows, rows * 24))
+        .collect();
     // The source's own columns sit between the normalised ones and `raw`.
     let field_count = schema.fields().len();
     let mut extras: Vec<ExtraBuilder> = schema.fields()[NORMALISED_COLUMNS.len()..field_count - 1]
@@ -336,7 +530,7 @@ fn to_record_batch(schema: &SchemaRef, events: &[Event]) -> Result<RecordBatch> 
         })
         .collect();
     let extra_count = extras.len();
-    let mut raw = StringBuilder::new();
+    let mut raw = StringBuilder::with_capacity(rows, rows * 1024);
     for event in events {
         time.append_value(event.time.timestamp_micros());
         strings[0].append_option(event.actor.as_deref());

@@ -32,6 +32,9 @@ pub struct InputObject {
     /// SHA-256 of the stored bytes, lower-case hex: the object's identity in
     /// the manifest.
     pub sha256: String,
+    /// When it was last modified, if known (RFC 3164 syslog years are
+    /// inferred from it).
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
     bytes: Vec<u8>,
 }
 
@@ -42,7 +45,26 @@ impl InputObject {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(InputObject::from_bytes(path, bytes))
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(chrono::DateTime::<chrono::Utc>::from);
+        Ok(InputObject {
+            modified,
+            ..InputObject::from_bytes(path, bytes)
+        })
+    }
+
+    /// An object fetched from an object store: `key` is its key there.
+    pub fn from_key(
+        key: &str,
+        bytes: Vec<u8>,
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> InputObject {
+        InputObject {
+            modified,
+            ..InputObject::from_bytes(Path::new(key), bytes)
+        }
     }
 
     /// An object from bytes already in memory (tests, standard input).
@@ -52,6 +74,7 @@ impl InputObject {
             key: object_key(path),
             size: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            modified: None,
             bytes,
         }
     }
@@ -164,10 +187,25 @@ pub fn discover(source: Source, path: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// Whether an object key (an S3 key, `/`-separated) is a file `source`
+/// reads, by the rules of [`discover`]: the last component is checked like
+/// a file name, the others like directory names.
+pub fn reads_key(source: Source, key: &str) -> bool {
+    let mut components: Vec<&str> = key.split('/').filter(|c| !c.is_empty()).collect();
+    let Some(name) = components.pop() else {
+        return false;
+    };
+    !name.starts_with('.')
+        && reads_file(source, name)
+        && components
+            .iter()
+            .all(|dir| !dir.starts_with('.') && !skips_directory(source, dir))
+}
+
 fn skips_directory(source: Source, name: &str) -> bool {
     match source {
         Source::CloudTrail => name == "CloudTrail-Digest",
-        Source::K8sAudit => false,
+        _ => false,
     }
 }
 
@@ -186,6 +224,19 @@ fn reads_file(source: Source, name: &str) -> bool {
         ]
         .iter()
         .any(|suffix| name.ends_with(suffix)),
+        Source::Json => [".json", ".jsonl", ".ndjson", ".log"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix) || name.ends_with(&format!("{suffix}.gz"))),
+        // Syslog files: `syslog`, `messages`, `auth.log`, `secure` and their
+        // rotations (`syslog.1`, `auth.log.2.gz`), and `*.log`.
+        Source::Syslog => {
+            let base = name.strip_suffix(".gz").unwrap_or(name);
+            let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
+            let base = base.strip_suffix('.').unwrap_or(base);
+            base.ends_with(".log")
+                || ["syslog", "messages", "secure", "maillog", "kern", "daemon"].contains(&base)
+                || base.ends_with(".syslog")
+        }
     }
 }
 
@@ -206,6 +257,20 @@ mod tests {
             object_key(Path::new("/data/NotAWSLogs/x.json")),
             "/data/NotAWSLogs/x.json"
         );
+    }
+
+    #[test]
+    fn keys_follow_the_file_rules() {
+        let key = "AWSLogs/1/CloudTrail/us-east-1/2026/11/23/x.json.gz";
+        assert!(reads_key(Source::CloudTrail, key));
+        assert!(!reads_key(
+            Source::CloudTrail,
+            "AWSLogs/1/CloudTrail-Digest/us-east-1/x.json.gz"
+        ));
+        assert!(!reads_key(Source::CloudTrail, "AWSLogs/1/.hidden/x.json"));
+        assert!(!reads_key(Source::CloudTrail, "AWSLogs/1/x.txt"));
+        assert!(!reads_key(Source::CloudTrail, "AWSLogs/"));
+        assert!(reads_key(Source::Syslog, "hosts/web1/auth.log.2.gz"));
     }
 
     #[test]

@@ -43,21 +43,37 @@ pub mod cloudtrail;
 mod error;
 mod ingest;
 mod input;
+pub mod json_lines;
 pub mod k8s_audit;
+mod lenient;
+mod maintenance;
 pub mod quarantine;
 mod query;
 pub mod schema;
+pub mod syslog;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
-pub use ingest::{Added, IngestBatch, IngestSummary, IngestedObject};
-pub use input::{discover, InputObject, MAX_DECOMPRESSED_SIZE};
+pub use ingest::{Added, IngestBatch, IngestSummary, IngestedObject, ObjectOutcome, ObjectReport};
+pub use input::{discover, reads_key, InputObject, MAX_DECOMPRESSED_SIZE};
+pub use json_lines::JsonMapping;
+pub use maintenance::{Compacted, Expired, COMPACTED_PART_BYTES};
 pub use query::{parse_since, QueryFormat, QueryResult, TailFilter, EVENTS_VIEW};
 pub use schema::{Event, Outcome, ParseSourceError, Source};
 
 /// The directory of the lake inside palisade's home directory.
 pub const LAKE_DIR_NAME: &str = "lake";
+
+/// How the sources that need settings are read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Which keys of application JSON lines hold which field.
+    pub json: JsonMapping,
+    /// The time RFC 3164 syslog years are inferred from; by default each
+    /// file's modification time, else the time of the ingest.
+    pub syslog_reference: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// A lake on the local file system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +102,14 @@ impl Lake {
         self.source_dir(source).join(ingest::day_dir_name(day))
     }
 
-    /// Starts a batch of objects of one source.
+    /// Starts a batch of objects of one source, parsed with the default
+    /// [`ParseOptions`].
     pub fn begin(&self, source: Source) -> IngestBatch {
-        IngestBatch::new(self.clone(), source)
+        IngestBatch::new(self.clone(), source, ParseOptions::default())
+    }
+
+    /// Starts a batch of objects of one source, parsed with `options`.
+    pub fn begin_with(&self, source: Source, options: ParseOptions) -> IngestBatch {
+        IngestBatch::new(self.clone(), source, options)
     }
 }

@@ -45,17 +45,28 @@ pub enum Source {
     CloudTrail,
     /// Kubernetes API server audit logs (JSON lines of `audit.k8s.io/v1` Events).
     K8sAudit,
+    /// Application logs as JSON lines, read through a field mapping.
+    Json,
+    /// Syslog files, RFC 5424 and RFC 3164.
+    Syslog,
 }
 
 impl Source {
     /// Every source, in the order tables are registered.
-    pub const ALL: [Source; 2] = [Source::CloudTrail, Source::K8sAudit];
+    pub const ALL: [Source; 4] = [
+        Source::CloudTrail,
+        Source::K8sAudit,
+        Source::Json,
+        Source::Syslog,
+    ];
 
     /// The source's name: its table name and its `source=` partition value.
     pub fn name(self) -> &'static str {
         match self {
             Source::CloudTrail => "cloudtrail",
             Source::K8sAudit => "k8s_audit",
+            Source::Json => "json",
+            Source::Syslog => "syslog",
         }
     }
 
@@ -64,6 +75,8 @@ impl Source {
         match self {
             Source::CloudTrail => crate::cloudtrail::EXTRA_COLUMNS,
             Source::K8sAudit => crate::k8s_audit::EXTRA_COLUMNS,
+            Source::Json => crate::json_lines::EXTRA_COLUMNS,
+            Source::Syslog => crate::syslog::EXTRA_COLUMNS,
         }
     }
 
@@ -105,7 +118,7 @@ impl fmt::Display for Source {
 
 /// A source name that is not one of [`Source::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log source `{0}`; known sources: cloudtrail, k8s_audit")]
+#[error("unknown log source `{0}`; known sources: cloudtrail, k8s_audit, json, syslog")]
 pub struct ParseSourceError(pub String);
 
 impl FromStr for Source {
@@ -146,6 +159,11 @@ pub enum ExtraValue {
     Text(Option<String>),
     Bool(Option<bool>),
     Int(Option<i64>),
+}
+
+/// An RFC 3339 time (`2026-11-23T08:00:00Z`, any offset) in UTC.
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc))
 }
 
 /// Whether the logged action succeeded.
@@ -204,8 +222,11 @@ mod tests {
         assert_eq!("CloudTrail".parse::<Source>(), Ok(Source::CloudTrail));
         assert_eq!("k8s-audit".parse::<Source>(), Ok(Source::K8sAudit));
         assert_eq!(
-            "syslog".parse::<Source>().map_err(|e| e.to_string()),
-            Err("unknown log source `syslog`; known sources: cloudtrail, k8s_audit".to_string())
+            "netflow".parse::<Source>().map_err(|e| e.to_string()),
+            Err(
+                "unknown log source `netflow`; known sources: cloudtrail, k8s_audit, json, syslog"
+                    .to_string()
+            )
         );
     }
 

@@ -1,11 +1,13 @@
 //! The lake end to end: the CloudTrail fixtures ingested into a temporary
 //! lake, queried with SQL, compared with the expected results next to them.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use palisade_lake::quarantine::QuarantineEntry;
 use palisade_lake::{
-    discover, Added, IngestSummary, InputObject, Lake, QueryFormat, Source, TailFilter,
+    discover, Added, IngestSummary, InputObject, Lake, ObjectOutcome, ParseOptions, QueryFormat,
+    Source, TailFilter,
 };
 use tempfile::TempDir;
 
@@ -546,5 +548,327 @@ async fn kubernetes_audit_lines_become_rows_and_bad_lines_are_quarantined() {
         )
         .await,
         "source,n,failed\ncloudtrail,6,1\nk8s_audit,4,1\n"
+    );
+}
+
+fn ingest_source(lake: &Lake, source: Source, path: &Path, options: ParseOptions) -> IngestSummary {
+    let mut batch = lake.begin_with(source, options);
+    for file in discover(source, path).expect("fixtures listed") {
+        let object = InputObject::read(&file).expect("fixture readable");
+        batch.add(&object).expect("lake writable");
+    }
+    batch.commit().expect("batch committed")
+}
+
+fn quarantine_reasons(summary: &IngestSummary) -> Vec<String> {
+    let path = summary.quarantine_file.as_ref().expect("a quarantine file");
+    std::fs::read_to_string(path)
+        .expect("quarantine readable")
+        .lines()
+        .map(|line| {
+            let entry: QuarantineEntry = serde_json::from_str(line).expect("a quarantine entry");
+            format!(
+                "{}\t{}\t{}",
+                entry
+                    .record_index
+                    .map_or("-".to_string(), |i| i.to_string()),
+                entry.byte_offset.map_or("-".to_string(), |o| o.to_string()),
+                entry.reason
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn application_json_lines_are_mapped_and_bad_lines_quarantined() {
+    let dir = TempDir::new().expect("temp dir");
+    let lake = Lake::new(dir.path().join("lake"));
+    let summary = ingest_source(
+        &lake,
+        Source::Json,
+        &fixtures().join("json"),
+        ParseOptions::default(),
+    );
+    assert_eq!((summary.records, summary.quarantined), (3, 3));
+    assert_eq!(
+        quarantine_reasons(&summary),
+        vec![
+            "2\t362\tline is incomplete (truncated?): EOF while parsing a string at line 1 column 71",
+            "3\t434\tline is not valid JSON: expected ident at line 1 column 2",
+            "4\t450\tmissing time (looked for time, timestamp, @timestamp, ts, datetime, date, @t, t)",
+        ]
+    );
+    assert_eq!(
+        csv(
+            &lake,
+            "SELECT time, actor, action, outcome, src_ip, user_agent, resource, request_id, \
+             error_code, level, message, user_id, service, dt FROM json ORDER BY time"
+        )
+        .await,
+        expected("json_rows.csv")
+    );
+    // A custom mapping: the user id from another key.
+    let dir = TempDir::new().expect("temp dir");
+    let lake = Lake::new(dir.path().join("lake"));
+    let mut options = ParseOptions::default();
+    options.json.set("user_id=service").expect("valid mapping");
+    ingest_source(&lake, Source::Json, &fixtures().join("json"), options);
+    assert_eq!(
+        csv(&lake, "SELECT user_id FROM json ORDER BY time").await,
+        "user_id\napi\nbilling\n\"\"\n"
+    );
+}
+
+#[tokio::test]
+async fn syslog_lines_of_both_rfcs_become_rows() {
+    let dir = TempDir::new().expect("temp dir");
+    let lake = Lake::new(dir.path().join("lake"));
+    let options = ParseOptions {
+        syslog_reference: Some(
+            chrono::DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z")
+                .expect("valid")
+                .with_timezone(&chrono::Utc),
+        ),
+        ..ParseOptions::default()
+    };
+    let summary = ingest_source(&lake, Source::Syslog, &fixtures().join("syslog"), options);
+    assert_eq!((summary.records, summary.quarantined), (4, 3));
+    assert_eq!(
+        quarantine_reasons(&summary),
+        vec![
+            "3\t298\tpriority <999> is above 191",
+            "4\t350\tnot a syslog line: no `Mmm dd hh:mm:ss` or RFC 3339 time at `this line has no time`",
+            "5\t372\tno timestamp (`-`): the line cannot be placed in time",
+        ]
+    );
+    assert_eq!(
+        csv(
+            &lake,
+            "SELECT time, action, outcome, src_ip, facility, severity, hostname, app_name, procid, \
+             msgid, structured_data, message, format, dt FROM syslog ORDER BY time"
+        )
+        .await,
+        expected("syslog_rows.csv")
+    );
+}
+
+#[test]
+fn parallel_ingest_skips_known_objects_and_reports_in_order() {
+    let dir = TempDir::new().expect("temp dir");
+    let lake = Lake::new(dir.path().join("lake"));
+    let paths = discover(Source::CloudTrail, &fixtures().join("cloudtrail")).expect("listed");
+    let first = InputObject::read(&paths[0]).expect("readable");
+    let known: HashSet<String> = [first.sha256.clone()].into();
+    let mut items: Vec<(String, PathBuf)> = paths
+        .iter()
+        .map(|p| (p.display().to_string(), p.clone()))
+        .collect();
+    items.push(("missing".to_string(), dir.path().join("missing.json")));
+    items.push(("copy".to_string(), paths[1].clone()));
+    let mut batch = lake.begin(Source::CloudTrail);
+    let reports = batch
+        .add_parallel(items.clone(), |p: PathBuf| InputObject::read(&p), &known)
+        .expect("lake writable");
+    let labels: Vec<&str> = reports.iter().map(|r| r.label.as_str()).collect();
+    let expected_labels: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, expected_labels, "reports come back in item order");
+    assert_eq!(
+        reports[0].outcome,
+        ObjectOutcome::AlreadyIngested {
+            sha256: first.sha256.clone()
+        }
+    );
+    assert!(matches!(reports[1].outcome, ObjectOutcome::Ingested(_)));
+    assert!(
+        matches!(&reports[paths.len()].outcome, ObjectOutcome::Unreadable(e) if e.contains("missing.json"))
+    );
+    assert_eq!(
+        reports[paths.len() + 1].outcome,
+        ObjectOutcome::DuplicateInBatch
+    );
+    let summary = batch.commit().expect("committed");
+    assert_eq!(summary.objects.len(), paths.len() - 1);
+
+    // The same objects through `add` one by one give the same files.
+    let serial_dir = TempDir::new().expect("temp dir");
+    let serial = Lake::new(serial_dir.path().join("lake"));
+    let mut batch = serial.begin(Source::CloudTrail);
+    for path in &paths[1..] {
+        batch
+            .add(&InputObject::read(path).expect("readable"))
+            .expect("lake writable");
+    }
+    let serial_summary = batch.commit().expect("committed");
+    assert_eq!(summary.batch, serial_summary.batch);
+    for (parallel, serial) in summary.files.iter().zip(&serial_summary.files) {
+        assert_eq!(
+            std::fs::read(parallel).expect("readable"),
+            std::fs::read(serial).expect("readable"),
+            "{}",
+            parallel.display()
+        );
+    }
+}
+
+fn batches(summaries: &[&IngestSummary]) -> HashSet<String> {
+    summaries.iter().filter_map(|s| s.batch.clone()).collect()
+}
+
+#[tokio::test]
+async fn compaction_merges_recorded_parts_keeps_every_row_and_is_idempotent() {
+    let dir = TempDir::new().expect("temp dir");
+    let lake = Lake::new(dir.path().join("lake"));
+    let paths = discover(Source::CloudTrail, &fixtures().join("cloudtrail")).expect("listed");
+    // One batch per file: several small parts in the same partitions.
+    let mut summaries = Vec::new();
+    for path in &paths {
+        let mut batch = lake.begin(Source::CloudTrail);
+        batch
+            .add(&InputObject::read(path).expect("readable"))
+            .expect("lake writable");
+        summaries.push(batch.commit().expect("committed"));
+    }
+    let before = csv(&lake, ROWS_SQL).await;
+    let parts_before = lake
+        .parts(Source::CloudTrail, "2026-11-24")
+        .expect("listed");
+    assert!(parts_before.len() >= 3, "{parts_before:?}");
+
+    // The last batch is not in the manifest (as after a crash before it was recorded).
+    let recorded = batches(
+        &summaries
+            .iter()
+            .take(summaries.len() - 1)
+            .collect::<Vec<_>>(),
+    );
+    let unrecorded = summaries.last().and_then(|s| s.files.first()).cloned();
+    let compacted = lake
+        .compact(Source::CloudTrail, &recorded)
+        .await
+        .expect("compacted");
+    assert!(!compacted.is_empty());
+    assert_eq!(
+        csv(&lake, ROWS_SQL).await,
+        before,
+        "the same rows, no more, no less"
+    );
+    if let Some(unrecorded) = unrecorded {
+        assert!(
+            unrecorded.exists(),
+            "an unrecorded batch's part is left alone"
+        );
+    }
+    for partition in &compacted {
+        assert!(partition.inputs.iter().all(|input| !input.exists()));
+        assert!(partition.output.exists());
+    }
+    // Idempotent: everything recorded now, one more pass at most, then nothing.
+    let all = batches(&summaries.iter().collect::<Vec<_>>());
+    lake.compact(Source::CloudTrail, &all)
+        .await
+        .expect("compacted");
+    assert_eq!(
+        lake.compact(Source::CloudTrail, &all)
+            .await
+            .expect("compacted"),
+        vec![]
+    );
+    for day in lake.days(Source::CloudTrail).expect("days") {
+        assert_eq!(
+            lake.parts(Source::CloudTrail, &day).expect("parts").len(),
+            1,
+            "{day}"
+        );
+    }
+    assert_eq!(csv(&lake, ROWS_SQL).await, before);
+    // Sorted by time within the merged file.
+    assert_eq!(
+        csv(&lake, "SELECT count(*) AS n FROM cloudtrail").await,
+        "n\n11\n"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_compaction_is_finished_by_the_next_run() {
+    let dir = TempDir::new().expect("temp dir");
+    let lake = Lake::new(dir.path().join("lake"));
+    let paths = discover(Source::CloudTrail, &fixtures().join("cloudtrail")).expect("listed");
+    let mut summaries = Vec::new();
+    for path in &paths {
+        let mut batch = lake.begin(Source::CloudTrail);
+        batch
+            .add(&InputObject::read(path).expect("readable"))
+            .expect("lake writable");
+        summaries.push(batch.commit().expect("committed"));
+    }
+    let before = csv(&lake, ROWS_SQL).await;
+    let day_dir = lake.partition_dir(Source::CloudTrail, "2026-11-24");
+    let parts = lake.parts(Source::CloudTrail, "2026-11-24").expect("parts");
+    // As after a crash between the rename of the merged file and the
+    // deletion of its inputs: a copy of one input stands in for the output.
+    let output = day_dir.join("part-cfeedfacefeedface.parquet");
+    std::fs::copy(&parts[0], &output).expect("copied");
+    let journal = serde_json::json!({
+        "output": "part-cfeedfacefeedface.parquet",
+        "inputs": [parts[0].file_name().and_then(|n| n.to_str())],
+    });
+    std::fs::write(
+        day_dir.join(".compaction-feedfacefeedface.json"),
+        journal.to_string(),
+    )
+    .expect("journal written");
+    // A journal whose output never made it: rolled back.
+    std::fs::write(
+        day_dir.join(".compaction-0000000000000000.json"),
+        r#"{"output":"part-c0000000000000000.parquet","inputs":["part-x.parquet"]}"#,
+    )
+    .expect("journal written");
+    let all = batches(&summaries.iter().collect::<Vec<_>>());
+    lake.compact(Source::CloudTrail, &all)
+        .await
+        .expect("compacted");
+    assert!(!parts[0].exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&day_dir)
+        .expect("listed")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+    assert_eq!(csv(&lake, ROWS_SQL).await, before);
+}
+
+#[tokio::test]
+async fn retention_deletes_whole_partitions_past_their_age() {
+    let (_dir, lake, _) = ingested_fixtures();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+        .expect("valid")
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        lake.expiring(Source::CloudTrail, 2, now).expect("listed"),
+        vec![]
+    );
+    let expiring = lake.expiring(Source::CloudTrail, 1, now).expect("listed");
+    assert_eq!(
+        expiring
+            .iter()
+            .map(|e| (e.day.as_str(), e.files))
+            .collect::<Vec<_>>(),
+        vec![("2026-11-23", 1)]
+    );
+    let expired = lake.expire(Source::CloudTrail, 1, now).expect("expired");
+    assert_eq!(expired, expiring);
+    assert!(expired[0].bytes > 0);
+    assert_eq!(
+        lake.days(Source::CloudTrail).expect("days"),
+        vec!["2026-11-24"]
+    );
+    assert_eq!(
+        csv(&lake, "SELECT DISTINCT dt FROM cloudtrail").await,
+        "dt\n2026-11-24\n"
+    );
+    assert_eq!(
+        lake.expire(Source::CloudTrail, 1, now).expect("expired"),
+        vec![]
     );
 }

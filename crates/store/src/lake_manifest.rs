@@ -151,6 +151,74 @@ impl Store {
     }
 }
 
+/// A lake partition deleted by retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredLakePartition {
+    pub source: String,
+    /// Its `dt` value, `YYYY-MM-DD`.
+    pub day: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub retention_days: u32,
+    pub deleted_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Records partitions deleted by retention, in one transaction.
+    pub async fn record_expired_lake_partitions(
+        &self,
+        partitions: &[ExpiredLakePartition],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for partition in partitions {
+            sqlx::query(
+                "INSERT INTO lake_expired_partitions \
+                 (source, day, files, bytes, retention_days, deleted_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&partition.source)
+            .bind(&partition.day)
+            .bind(to_i64(partition.files))
+            .bind(to_i64(partition.bytes))
+            .bind(i64::from(partition.retention_days))
+            .bind(
+                partition
+                    .deleted_at
+                    .to_rfc3339_opts(SecondsFormat::Micros, true),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The partitions of `source` deleted by retention, oldest deletion first.
+    pub async fn expired_lake_partitions(&self, source: &str) -> Result<Vec<ExpiredLakePartition>> {
+        let rows: Vec<(String, String, i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT source, day, files, bytes, retention_days, deleted_at \
+             FROM lake_expired_partitions WHERE source = ? ORDER BY id",
+        )
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(source, day, files, bytes, retention_days, deleted_at)| {
+                let deleted_at = DateTime::parse_from_rfc3339(&deleted_at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| Error::corrupt(format!("deleted_at `{deleted_at}`"), e))?;
+                Ok(ExpiredLakePartition {
+                    source,
+                    day,
+                    files: u64::try_from(files).unwrap_or(0),
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                    retention_days: u32::try_from(retention_days).unwrap_or(0),
+                    deleted_at,
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +314,36 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(error.to_string().contains("not a hex SHA-256"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn expired_partitions_are_recorded() {
+        let store = Store::open("sqlite::memory:")
+            .await
+            .expect("in-memory store");
+        let partition = ExpiredLakePartition {
+            source: "cloudtrail".into(),
+            day: "2026-10-01".into(),
+            files: 3,
+            bytes: 1234,
+            retention_days: 30,
+            deleted_at: now(),
+        };
+        store
+            .record_expired_lake_partitions(std::slice::from_ref(&partition))
+            .await
+            .expect("recorded");
+        assert_eq!(
+            store
+                .expired_lake_partitions("cloudtrail")
+                .await
+                .expect("read"),
+            vec![partition]
+        );
+        assert!(store
+            .expired_lake_partitions("syslog")
+            .await
+            .expect("read")
+            .is_empty());
     }
 }

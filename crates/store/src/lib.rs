@@ -83,7 +83,7 @@ pub use console::{
     Dashboard, FindingQuery, FindingSort, FindingSummary, FindingsPage, StatusFilter,
 };
 pub use error::{Error, Result};
-pub use lake_manifest::{LakeObject, NewLakeObject};
+pub use lake_manifest::{ExpiredLakePartition, LakeObject, NewLakeObject};
 pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,

@@ -4,19 +4,22 @@
 //! ingested objects. Ingest checks the manifest before adding a file and
 //! records the batch's files once its Parquet files are in place.
 
+use std::collections::HashSet;
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use palisade_lake::{discover, Added, InputObject, Lake, QueryResult, Source, TailFilter};
-use palisade_store::NewLakeObject;
+use palisade_lake::{
+    discover, InputObject, Lake, ObjectOutcome, ParseOptions, QueryResult, Source, TailFilter,
+};
+use palisade_store::{ExpiredLakePartition, NewLakeObject};
 use serde::Serialize;
 
-use super::{block_on, open_store};
+use super::{block_on, logs_s3, open_store};
 use crate::args::{
-    GlobalArgs, LakeArgs, LogsCommand, LogsIngestArgs, LogsTailArgs, QueryOutputFormat,
-    SummaryFormat,
+    GlobalArgs, LakeArgs, LogsCommand, LogsCompactArgs, LogsIngestArgs, LogsRetentionArgs,
+    LogsTailArgs, QueryOutputFormat, SummaryFormat,
 };
 use crate::Outcome;
 
@@ -29,7 +32,127 @@ pub fn run(global: &GlobalArgs, command: LogsCommand) -> Result<Outcome> {
             print(&result, args.format)
         }
         LogsCommand::Tail(args) => tail(args),
+        LogsCommand::Compact(args) => compact(global, args),
+        LogsCommand::Retention(args) => retention(global, args),
     }
+}
+
+fn compact(global: &GlobalArgs, args: LogsCompactArgs) -> Result<Outcome> {
+    let lake = lake(&args.lake);
+    let sources: Vec<Source> = match args.source {
+        Some(source) => vec![source.into()],
+        None => Source::ALL.to_vec(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let compacted = runtime.block_on(async {
+        let store = open_store(global).await?;
+        let mut compacted = Vec::new();
+        for source in sources {
+            let recorded: HashSet<String> = store
+                .lake_objects(source.name())
+                .await?
+                .into_iter()
+                .map(|object| object.batch)
+                .collect();
+            compacted.extend(lake.compact(source, &recorded).await?);
+        }
+        store.close().await;
+        Ok::<_, anyhow::Error>(compacted)
+    })?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &compacted)?;
+            writeln!(out)?;
+        }
+        SummaryFormat::Text if compacted.is_empty() => {
+            writeln!(
+                out,
+                "nothing to compact: no partition has two or more small part files"
+            )?;
+        }
+        SummaryFormat::Text => {
+            for partition in &compacted {
+                writeln!(
+                    out,
+                    "{} dt={}: {} part files merged into {} ({} rows)",
+                    partition.source,
+                    partition.day,
+                    partition.inputs.len(),
+                    partition.output.display(),
+                    partition.rows
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+fn retention(global: &GlobalArgs, args: LogsRetentionArgs) -> Result<Outcome> {
+    let lake = lake(&args.lake);
+    let source: Source = args.source.into();
+    let now = Utc::now();
+    let expired = if args.dry_run {
+        lake.expiring(source, args.days, now)?
+    } else {
+        let expired = lake.expire(source, args.days, now)?;
+        let records: Vec<ExpiredLakePartition> = expired
+            .iter()
+            .map(|partition| ExpiredLakePartition {
+                source: partition.source.clone(),
+                day: partition.day.clone(),
+                files: partition.files,
+                bytes: partition.bytes,
+                retention_days: args.days,
+                deleted_at: now,
+            })
+            .collect();
+        block_on(async {
+            let store = open_store(global).await?;
+            store.record_expired_lake_partitions(&records).await?;
+            store.close().await;
+            Ok::<_, anyhow::Error>(())
+        })??;
+        for partition in &expired {
+            tracing::info!(source = %partition.source, day = %partition.day, files = partition.files, "partition expired and deleted");
+        }
+        expired
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &expired)?;
+            writeln!(out)?;
+        }
+        SummaryFormat::Text => {
+            let verb = if args.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
+            if expired.is_empty() {
+                writeln!(
+                    out,
+                    "nothing to delete: no {} partition is older than {} days",
+                    source.name(),
+                    args.days
+                )?;
+            }
+            for partition in &expired {
+                writeln!(
+                    out,
+                    "{verb} {} dt={} ({} files, {} bytes)",
+                    partition.source, partition.day, partition.files, partition.bytes
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
 }
 
 fn lake(args: &LakeArgs) -> Lake {
@@ -63,49 +186,93 @@ struct IngestReport {
 fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
     let source: Source = args.source.into();
     let lake = lake(&args.lake);
+    let mut options = ParseOptions::default();
+    for field in &args.fields {
+        options
+            .json
+            .set(field)
+            .map_err(|reason| anyhow::anyhow!("--field {reason}"))?;
+    }
+    if let Some(reference) = &args.syslog_year_reference {
+        let time = chrono::DateTime::parse_from_rfc3339(reference).with_context(|| {
+            format!("--syslog-year-reference `{reference}` is not an RFC 3339 time")
+        })?;
+        options.syslog_reference = Some(time.with_timezone(&Utc));
+    }
+    logs_s3::check_one_kind(&args.paths)?;
     let mut paths = Vec::new();
+    let mut s3_objects: Vec<(String, String)> = Vec::new();
+    let mut s3_reader = None;
     for path in &args.paths {
-        paths.extend(discover(source, path)?);
+        match logs_s3::parse_url(&path.to_string_lossy()) {
+            Some(url) => {
+                let (bucket, prefix) = url?;
+                let reader = match &s3_reader {
+                    Some(reader) => reader,
+                    None => s3_reader.insert(logs_s3::S3Reader::new()?),
+                };
+                for key in reader.list(source, &bucket, &prefix)? {
+                    s3_objects.push((bucket.clone(), key));
+                }
+            }
+            None => paths.extend(discover(source, path)?),
+        }
     }
     let report = block_on(async {
         let store = open_store(global).await?;
         let mut report = IngestReport {
             source: source.name().to_string(),
             lake: lake.root().to_path_buf(),
-            files_found: paths.len() as u64,
+            files_found: (paths.len() + s3_objects.len()) as u64,
             ..IngestReport::default()
         };
-        let mut batch = lake.begin(source);
-        for path in &paths {
-            let object = match InputObject::read(path) {
-                Ok(object) => object,
-                Err(error) => {
+        let known: HashSet<String> = store
+            .lake_objects(source.name())
+            .await?
+            .into_iter()
+            .map(|object| object.sha256)
+            .collect();
+        let mut batch = lake.begin_with(source, options);
+        let reports = match &s3_reader {
+            Some(reader) => {
+                let items = s3_objects
+                    .iter()
+                    .map(|(bucket, key)| (format!("s3://{bucket}/{key}"), (bucket, key)))
+                    .collect();
+                batch.add_parallel(
+                    items,
+                    |(bucket, key): (&String, &String)| reader.read(bucket, key),
+                    &known,
+                )?
+            }
+            None => {
+                let items = paths
+                    .iter()
+                    .map(|path| (path.display().to_string(), path.clone()))
+                    .collect();
+                batch.add_parallel(items, |path: PathBuf| InputObject::read(&path), &known)?
+            }
+        };
+        for object in reports {
+            match object.outcome {
+                ObjectOutcome::Ingested(ingested) if ingested.quarantined > 0 => {
+                    tracing::warn!(
+                        path = %object.label,
+                        records = ingested.records,
+                        quarantined = ingested.quarantined,
+                        "bad input quarantined"
+                    );
+                }
+                ObjectOutcome::Ingested(_) => {}
+                ObjectOutcome::AlreadyIngested { .. } => {
+                    tracing::info!(path = %object.label, "already ingested, skipped");
+                    report.files_already_ingested += 1;
+                }
+                ObjectOutcome::DuplicateInBatch => report.files_duplicated += 1,
+                ObjectOutcome::Unreadable(error) => {
                     tracing::warn!("{error}");
                     report.files_unreadable += 1;
-                    continue;
                 }
-            };
-            if let Some(known) = store.lake_object(source.name(), &object.sha256).await? {
-                tracing::info!(
-                    path = %path.display(),
-                    ingested_at = %known.ingested_at,
-                    "already ingested, skipped"
-                );
-                report.files_already_ingested += 1;
-                continue;
-            }
-            match batch.add(&object)? {
-                Added::Ingested(ingested) => {
-                    if ingested.quarantined > 0 {
-                        tracing::warn!(
-                            path = %path.display(),
-                            records = ingested.records,
-                            quarantined = ingested.quarantined,
-                            "bad input quarantined"
-                        );
-                    }
-                }
-                Added::DuplicateInBatch => report.files_duplicated += 1,
             }
         }
         let summary = batch.commit()?;

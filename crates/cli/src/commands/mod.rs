@@ -6,6 +6,7 @@ mod download;
 pub mod findings;
 pub mod hook;
 pub mod logs;
+mod logs_s3;
 pub mod rules;
 pub mod scan;
 mod scan_aws;
