@@ -77,6 +77,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Vulndb(command) => commands::vulndb::run(&cli.global, command),
         Command::Sbom(args) => commands::scan_deps::sbom(&cli.global, args),
         Command::Logs(command) => commands::logs::run(&cli.global, command),
+        Command::Detect(command) => commands::detect::run(&cli.global, command),
+        Command::Alerts(command) => commands::alerts::run(&cli.global, command),
     }
 }
 

@@ -56,7 +56,7 @@ impl FieldTable {
         self.fields.is_empty()
     }
 
-    /// Whether any field may need the raw record.
+    /// The columns the fields read.
     pub fn columns(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().filter_map(|f| f.column.as_deref())
     }

@@ -60,6 +60,7 @@
 //! stored in several scopes: more characters cannot help then, and the error
 //! message says so.
 
+mod alerts;
 mod assets;
 mod error;
 mod lake_manifest;
@@ -70,6 +71,10 @@ mod vulndb;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub use alerts::{
+    AlertChange, AlertFilter, NewAlert, NewDelivery, StoredAlert, StoredDelivery,
+    MAX_ALERT_EVENT_IDS,
+};
 pub use assets::{AssetChange, AssetCollection, AssetDiff, AssetFilter, NewAsset, StoredAsset};
 pub use error::{Error, Result};
 pub use lake_manifest::{LakeObject, NewLakeObject};

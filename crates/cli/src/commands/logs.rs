@@ -58,11 +58,24 @@ struct IngestReport {
     batch: Option<String>,
     parquet_files: Vec<PathBuf>,
     quarantine_file: Option<PathBuf>,
+    /// With `--detect`: the detections run over the files written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection: Option<super::detect::DetectReport>,
 }
 
 fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
     let source: Source = args.source.into();
     let lake = lake(&args.lake);
+    // Load the rules first: a bad rule path should stop the run before it ingests.
+    let rules = if args.detect {
+        Some(super::detect::load_rules(
+            &args.detection.rules,
+            args.detection.no_builtin,
+            args.detection.mapping.as_deref(),
+        )?)
+    } else {
+        None
+    };
     let mut paths = Vec::new();
     for path in &args.paths {
         paths.extend(discover(source, path)?);
@@ -134,6 +147,23 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
         report.quarantine_file = summary.quarantine_file;
         Ok::<_, anyhow::Error>(report)
     })??;
+    let mut report = report;
+    if let Some(rules) = &rules {
+        let files: Vec<(Source, PathBuf)> = report
+            .parquet_files
+            .iter()
+            .map(|path| (source, path.clone()))
+            .collect();
+        report.detection = Some(super::detect::detect_files(
+            global,
+            &lake,
+            rules,
+            &files,
+            None,
+            &args.detection,
+            true,
+        )?);
+    }
 
     let mut out = BufWriter::new(std::io::stdout().lock());
     match args.format {
@@ -192,6 +222,10 @@ fn write_report(out: &mut impl std::io::Write, report: &IngestReport) -> Result<
         None => writeln!(out, "quarantined        {}", report.quarantined)?,
     }
     writeln!(out, "parquet files      {}", report.parquet_files.len())?;
+    if let Some(detection) = &report.detection {
+        writeln!(out, "detection:")?;
+        super::detect::write_report(out, detection)?;
+    }
     Ok(())
 }
 

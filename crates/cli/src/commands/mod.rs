@@ -1,6 +1,8 @@
 //! One module per noun of the command line.
 
+pub mod alerts;
 pub mod assets;
+pub mod detect;
 pub mod findings;
 pub mod hook;
 pub mod logs;
