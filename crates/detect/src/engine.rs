@@ -614,9 +614,7 @@ impl RuleSet {
                 (a, b) => a.or(b),
             };
         }
-        result
-            .hits
-            .sort_by(|a, b| (a.time, a.rule).cmp(&(b.time, b.rule)));
+        result.hits.sort_by_key(|hit| (hit.time, hit.rule));
         Ok(result)
     }
 }
