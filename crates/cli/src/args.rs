@@ -77,6 +77,12 @@ pub enum Command {
     /// The hash-chained audit log: verify it, list it.
     #[command(subcommand)]
     Audit(crate::commands::audit::AuditCommand),
+    /// Detections over the lake: Sigma rules, correlations, SQL detections.
+    #[command(subcommand)]
+    Detect(DetectCommand),
+    /// The alerts detections raised: list, acknowledge, failed webhook deliveries.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,6 +310,11 @@ pub struct LogsIngestArgs {
     /// Summary format.
     #[arg(long, short = 'f', value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+    /// Run the detections over the files this ingest wrote, and record alerts.
+    #[arg(long)]
+    pub detect: bool,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -675,4 +686,139 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 fn parse_status(s: &str) -> Result<palisade_store::Status, String> {
     s.parse()
         .map_err(|e: palisade_store::ParseStatusError| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DetectCommand {
+    /// Run the detections over the lake's events of a time range and record alerts.
+    Run(DetectRunArgs),
+    /// The loaded detection rules, and the rules that could not be loaded with the reason.
+    Rules(DetectRulesArgs),
+}
+
+/// Which rules to load, and what to do with alerts.
+#[derive(Debug, Args)]
+pub struct DetectionArgs {
+    /// A Sigma rule file or a directory of them, added to the built-in packs (repeatable).
+    #[arg(long = "rules", value_name = "FILE|DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in packs.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// A YAML file of logsource and field mappings (and `expand` placeholders) added to the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Matches of one rule and entity this close together are one alert (30m, 1h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub dedup_window: String,
+    /// POST each new alert as JSON to this URL (repeatable).
+    #[arg(
+        long = "webhook",
+        value_name = "URL",
+        env = "PALISADE_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub webhooks: Vec<String>,
+    /// POST each new alert to this Slack-compatible incoming webhook (repeatable).
+    #[arg(
+        long = "slack-webhook",
+        value_name = "URL",
+        env = "PALISADE_SLACK_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub slack_webhooks: Vec<String>,
+    /// Attempts per webhook delivery before it becomes a dead letter.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub webhook_attempts: u32,
+    /// Wait before the first retry, in milliseconds (doubled after each failure).
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub webhook_backoff_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectRunArgs {
+    /// Events since then: a duration (24h, 7d), a date or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", default_value = "24h")]
+    pub since: String,
+    /// Events before then (default: now).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only this source's events (default: every source with rules).
+    #[arg(long, value_enum)]
+    pub source: Option<LogSource>,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    /// Print the alerts without recording them (no store, no findings, no webhooks).
+    #[arg(long)]
+    pub no_store: bool,
+    /// Summary format.
+    #[arg(long, short = 'f', value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectRulesArgs {
+    /// A Sigma rule file or a directory of them, added to the built-in packs (repeatable).
+    #[arg(long = "rules", value_name = "FILE|DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in packs.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// A YAML file of logsource and field mappings added to the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts, latest activity first (open ones by default).
+    List(AlertsListArgs),
+    /// Acknowledge alerts; their findings are suppressed with the note as reason.
+    Ack(AlertsAckArgs),
+    /// Webhook deliveries that failed after every retry.
+    DeadLetters(AlertsDeadLettersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    /// Include acknowledged alerts.
+    #[arg(long)]
+    pub all: bool,
+    /// Only alerts of this severity or higher.
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+    /// Only alerts of this rule.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// At most this many alerts.
+    #[arg(long, short = 'n')]
+    pub limit: Option<u32>,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsAckArgs {
+    /// Alert ids.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
+    /// Why it needs no further action.
+    #[arg(long, default_value = "acknowledged")]
+    pub note: String,
+    /// Who acknowledges (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsDeadLettersArgs {
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'f', value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
 }

@@ -72,6 +72,10 @@ pub enum Error {
 
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+
+    /// No alert has this id.
+    #[error("no alert with id {0}")]
+    AlertNotFound(i64),
 }
 
 /// Result with the store's [`Error`].

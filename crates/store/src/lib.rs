@@ -61,6 +61,7 @@
 //! message says so.
 
 mod accounts;
+mod alerts;
 mod assets;
 mod audit;
 mod console;
@@ -76,6 +77,10 @@ use std::path::PathBuf;
 pub use accounts::{
     validate_username, EnrolmentToken, NewSession, ParseRoleError, Role, Session, ThrottleState,
     User,
+};
+pub use alerts::{
+    AlertChange, AlertFilter, NewAlert, NewDelivery, StoredAlert, StoredDelivery,
+    MAX_ALERT_EVENT_IDS,
 };
 pub use assets::{AssetChange, AssetCollection, AssetDiff, AssetFilter, NewAsset, StoredAsset};
 pub use audit::{AuditFilter, AuditRecord, AuditVerification, NewAuditEvent, AUDIT_GENESIS_HASH};

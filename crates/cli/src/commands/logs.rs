@@ -181,6 +181,9 @@ struct IngestReport {
     batch: Option<String>,
     parquet_files: Vec<PathBuf>,
     quarantine_file: Option<PathBuf>,
+    /// With `--detect`: the detections run over the files written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection: Option<super::detect::DetectReport>,
 }
 
 fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
@@ -200,6 +203,16 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
         options.syslog_reference = Some(time.with_timezone(&Utc));
     }
     logs_s3::check_one_kind(&args.paths)?;
+    // Load the rules first: a bad rule path should stop the run before it ingests.
+    let rules = if args.detect {
+        Some(super::detect::load_rules(
+            &args.detection.rules,
+            args.detection.no_builtin,
+            args.detection.mapping.as_deref(),
+        )?)
+    } else {
+        None
+    };
     let mut paths = Vec::new();
     let mut s3_objects: Vec<(String, String)> = Vec::new();
     let mut s3_reader = None;
@@ -301,6 +314,23 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
         report.quarantine_file = summary.quarantine_file;
         Ok::<_, anyhow::Error>(report)
     })??;
+    let mut report = report;
+    if let Some(rules) = &rules {
+        let files: Vec<(Source, PathBuf)> = report
+            .parquet_files
+            .iter()
+            .map(|path| (source, path.clone()))
+            .collect();
+        report.detection = Some(super::detect::detect_files(
+            global,
+            &lake,
+            rules,
+            &files,
+            None,
+            &args.detection,
+            true,
+        )?);
+    }
 
     let mut out = BufWriter::new(std::io::stdout().lock());
     match args.format {
@@ -359,6 +389,10 @@ fn write_report(out: &mut impl std::io::Write, report: &IngestReport) -> Result<
         None => writeln!(out, "quarantined        {}", report.quarantined)?,
     }
     writeln!(out, "parquet files      {}", report.parquet_files.len())?;
+    if let Some(detection) = &report.detection {
+        writeln!(out, "detection:")?;
+        super::detect::write_report(out, detection)?;
+    }
     Ok(())
 }
 

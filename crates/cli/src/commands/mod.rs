@@ -1,8 +1,10 @@
 //! One module per noun of the command line.
 
+pub mod alerts;
 pub mod assets;
 pub mod audit;
 mod download;
+pub mod detect;
 pub mod findings;
 pub mod hook;
 pub mod logs;
