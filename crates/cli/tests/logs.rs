@@ -374,20 +374,48 @@ fn compact_merges_parts_and_retention_deletes_and_records_old_days() {
     // The deleted files stay in the manifest: ingesting them again adds nothing.
     let again = ingest_json(home.path(), &fixtures());
     assert_eq!(counts(&again), [5, 0, 5, 0, 0]);
-    // The deletion is recorded in the store.
-    let db = home.path().join("palisade.db");
-    let recorded = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .arg("SELECT source, day, retention_days FROM lake_expired_partitions ORDER BY day")
-        .output();
-    if let Ok(recorded) = recorded {
-        if recorded.status.success() {
-            assert_eq!(
-                String::from_utf8_lossy(&recorded.stdout),
-                "cloudtrail|2026-11-23|1\ncloudtrail|2026-11-24|1\n"
-            );
-        }
-    }
+    // Each deleted partition is in the hash-chained audit log, and the chain holds.
+    let audit = palisade(home.path())
+        .args(["audit", "list", "-f", "json"])
+        .output()
+        .expect("palisade runs");
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let retained: Vec<(String, String)> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON line"))
+        .filter(|record| record["action"] == "lake.retention")
+        .map(|record| {
+            (
+                record["target"].as_str().unwrap_or_default().to_string(),
+                record["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut targets: Vec<&str> = retained.iter().map(|(target, _)| target.as_str()).collect();
+    targets.sort_unstable();
+    assert_eq!(
+        targets,
+        [
+            "source=cloudtrail/dt=2026-11-23",
+            "source=cloudtrail/dt=2026-11-24"
+        ]
+    );
+    assert!(retained
+        .iter()
+        .all(|(_, detail)| detail.ends_with("retention 1 days")));
+    let verify = palisade(home.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("palisade runs");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -114,6 +114,22 @@ fn retention(global: &GlobalArgs, args: LogsRetentionArgs) -> Result<Outcome> {
         block_on(async {
             let store = open_store(global).await?;
             store.record_expired_lake_partitions(&records).await?;
+            // Deleting logs is a security-relevant act: the hash-chained audit
+            // log records each partition, next to the manifest's own record.
+            let os_user = super::actor(None);
+            for partition in &records {
+                let event = palisade_store::NewAuditEvent {
+                    actor: format!("cli:{os_user}"),
+                    source_ip: None,
+                    action: "lake.retention".to_string(),
+                    target: Some(format!("source={}/dt={}", partition.source, partition.day)),
+                    detail: Some(format!(
+                        "{} files, {} bytes, retention {} days",
+                        partition.files, partition.bytes, partition.retention_days
+                    )),
+                };
+                store.append_audit(&event, now).await?;
+            }
             store.close().await;
             Ok::<_, anyhow::Error>(())
         })??;

@@ -3,8 +3,8 @@
 pub mod alerts;
 pub mod assets;
 pub mod audit;
-mod download;
 pub mod detect;
+mod download;
 pub mod findings;
 pub mod hook;
 pub mod logs;
