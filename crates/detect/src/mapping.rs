@@ -291,13 +291,13 @@ mod tests {
             vec!["tlsDetails", "tlsVersion"]
         );
         assert_eq!(mapping.placeholders["Admins"], vec!["root".to_string()]);
-        std::fs::write(&path, "fields:\n  syslog: {}\n").expect("write");
+        std::fs::write(&path, "fields:\n  windows: {}\n").expect("write");
         let error = FieldMapping::default()
             .with_file(&path)
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("mapping.yml") && error.contains("syslog"),
+            error.contains("mapping.yml") && error.contains("windows"),
             "{error}"
         );
     }
