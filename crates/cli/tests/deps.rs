@@ -427,14 +427,15 @@ fn vulndb_imports_osv_kev_and_epss_from_http_urls() {
         ("/epss.csv.gz", 200, vec![], epss_gz.finish().expect("gzip")),
     ]);
     let home = tempfile::tempdir().expect("home");
-    let output = palisade(home.path())
-        .args(["vulndb", "import"])
-        .arg(format!("{base}/npm/all.zip?token=do-not-log-me"))
-        .output()
-        .expect("run");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let (ok, stdout, stderr) = run(
+        home.path(),
+        &[
+            "vulndb",
+            "import",
+            &format!("{base}/npm/all.zip?token=do-not-log-me"),
+        ],
+    );
+    assert!(ok, "{stderr}");
     assert!(
         stdout.contains(&format!(
             "imported {base}/npm/all.zip: 11 records read, 11 new, 0 updated"
@@ -443,31 +444,20 @@ fn vulndb_imports_osv_kev_and_epss_from_http_urls() {
     );
     assert!(!stdout.contains("do-not-log-me") && !stderr.contains("do-not-log-me"));
 
-    let output = palisade(home.path())
-        .args(["vulndb", "import-kev"])
-        .arg(format!("{base}/kev.json"))
-        .output()
-        .expect("run");
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("1 known exploited"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (_, stdout, stderr) = run(
+        home.path(),
+        &["vulndb", "import-kev", &format!("{base}/kev.json")],
     );
-    let output = palisade(home.path())
-        .args(["vulndb", "import-epss"])
-        .arg(format!("{base}/epss.csv.gz"))
-        .output()
-        .expect("run");
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("1 EPSS scores"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert!(stdout.contains("1 known exploited"), "{stderr}");
+    let (_, stdout, stderr) = run(
+        home.path(),
+        &["vulndb", "import-epss", &format!("{base}/epss.csv.gz")],
     );
+    assert!(stdout.contains("1 EPSS scores"), "{stderr}");
 
     // A missing export is a one-line error naming the URL and the status.
     let output = palisade(home.path())
-        .args(["vulndb", "import"])
-        .arg(format!("{base}/PyPI/all.zip"))
+        .args(["vulndb", "import", &format!("{base}/PyPI/all.zip")])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
@@ -478,8 +468,16 @@ fn vulndb_imports_osv_kev_and_epss_from_http_urls() {
     );
 }
 
-/// A one-layer `docker save` tarball: Alpine 3.18 with OpenSSL libraries
-/// from the `openssl` origin, and a lockfile.
+/// Runs palisade and returns (success, stdout, stderr).
+fn run(home: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = palisade(home).args(args).output().expect("palisade runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 fn alpine_image(dir: &Path) -> PathBuf {
     image_tar(
         dir,
