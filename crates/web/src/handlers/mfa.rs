@@ -356,9 +356,9 @@ async fn finish_sign_in(
 ) -> Result<HeaderMap, WebError> {
     let store = state.store();
     store.delete_mfa_pending(&pending.pending.id_hash).await?;
-    for key in throttle_keys(pending.user.id, ip).iter().take(1) {
-        store.clear_login_failures(key).await?;
-    }
+    // The account's count starts again; the address's keeps counting.
+    let [account, _] = throttle_keys(pending.user.id, ip);
+    store.clear_login_failures(&account).await?;
     store.record_login(pending.user.id, now).await?;
     audit(
         state,
