@@ -52,10 +52,10 @@ fn audit_json(home: &TempDir) -> Vec<serde_json::Value> {
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    match serde_json::from_str::<serde_json::Value>(&text).expect("json") {
-        serde_json::Value::Array(records) => records,
-        other => panic!("not a list: {other}"),
-    }
+    // One JSON record per line.
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("json record"))
+        .collect()
 }
 
 fn has_record(records: &[serde_json::Value], actor: &str, action: &str) -> bool {
