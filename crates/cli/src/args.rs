@@ -83,6 +83,9 @@ pub enum Command {
     /// The alerts detections raised: list, acknowledge, failed webhook deliveries.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// The master key that wraps the data keys of secrets at rest: rotate it.
+    #[command(subcommand)]
+    Keys(crate::commands::keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -82,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Audit(command) => commands::audit::run(&cli.global, command),
         Command::Detect(command) => commands::detect::run(&cli.global, command),
         Command::Alerts(command) => commands::alerts::run(&cli.global, command),
+        Command::Keys(command) => commands::keys::run(&cli.global, command),
     }
 }
 

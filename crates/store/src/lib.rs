@@ -67,7 +67,9 @@ mod audit;
 mod console;
 mod error;
 mod lake_manifest;
+mod mfa;
 mod model;
+mod settings;
 mod store;
 mod vulndb;
 
@@ -89,6 +91,7 @@ pub use console::{
 };
 pub use error::{Error, Result};
 pub use lake_manifest::{ExpiredLakePartition, LakeObject, NewLakeObject};
+pub use mfa::{MfaPending, PendingPurpose, StoredDataKey, StoredTotp};
 pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,

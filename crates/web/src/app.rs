@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, pages};
+use crate::handlers::{account, admin, mfa, pages, settings};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -111,6 +111,32 @@ pub fn routes() -> Vec<Route> {
             admin::enable,
         ),
         route(get.clone(), "/audit", ReadAudit, admin::audit_log),
+        route(get.clone(), "/login/mfa", MfaPending, mfa::login_form),
+        route(post.clone(), "/login/mfa", MfaPending, mfa::login),
+        route(get.clone(), "/login/mfa/enrol", MfaPending, mfa::enrol_form),
+        route(post.clone(), "/login/mfa/enrol", MfaPending, mfa::enrol),
+        route(get.clone(), "/account/mfa", SignedIn, mfa::account),
+        route(post.clone(), "/account/mfa/confirm", SignedIn, mfa::confirm),
+        route(post.clone(), "/account/mfa/disable", SignedIn, mfa::disable),
+        route(
+            post.clone(),
+            "/users/{id}/reset-mfa",
+            ManageUsers,
+            mfa::reset,
+        ),
+        route(get.clone(), "/settings", ReadSettings, settings::settings),
+        route(
+            post.clone(),
+            "/settings/mfa",
+            ManageSettings,
+            settings::set_mfa_policy,
+        ),
+        route(
+            post.clone(),
+            "/settings/sla",
+            ManageSettings,
+            settings::set_sla,
+        ),
     ]
 }
 

@@ -42,6 +42,13 @@ pub enum Permission {
     ManageUsers,
     /// The audit log.
     ReadAudit,
+    /// Only with a half-authenticated pre-session (passphrase right, second
+    /// factor due): the second-factor pages of sign-in. No session needed.
+    MfaPending,
+    /// The settings page (MFA policy, SLAs).
+    ReadSettings,
+    /// Change settings.
+    ManageSettings,
 }
 
 impl Permission {
@@ -53,6 +60,9 @@ impl Permission {
             Permission::WriteFindings => matches!(role, Admin | Analyst),
             Permission::ReadUsers | Permission::ReadAudit => matches!(role, Admin | Auditor),
             Permission::ManageUsers => matches!(role, Admin),
+            Permission::MfaPending => true,
+            Permission::ReadSettings => matches!(role, Admin | Auditor),
+            Permission::ManageSettings => matches!(role, Admin),
         }
     }
 }
@@ -168,6 +178,11 @@ async fn check(
     request: Request,
 ) -> Result<(Request, bool), (WebError, bool)> {
     let now = state.now();
+    if permission == Permission::MfaPending {
+        return check_pending(state, request, now)
+            .await
+            .map_err(|e| (e, false));
+    }
     let (user, stale) = current_user(state, request.headers(), now)
         .await
         .map_err(|e| (e, false))?;
@@ -195,6 +210,26 @@ async fn check(
         request.extensions_mut().insert(current);
     }
     Ok((request, stale))
+}
+
+/// A route of the second sign-in step: only a live pre-session reaches it
+/// (anyone else is sent to sign in), and its forms carry the pre-session's token.
+async fn check_pending(
+    state: &AppState,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Result<(Request, bool), WebError> {
+    let pending = crate::handlers::mfa::pending_user(state, request.headers(), now)
+        .await?
+        .ok_or(WebError::Unauthenticated)?;
+    let mut request = if is_state_changing(request.method()) {
+        let expected = pending.pending.csrf_token.clone();
+        check_csrf(request, Some(&expected), state.config().body_limit).await?
+    } else {
+        request
+    };
+    request.extensions_mut().insert(pending);
+    Ok((request, false))
 }
 
 fn is_state_changing(method: &Method) -> bool {
@@ -250,5 +285,7 @@ mod tests {
         assert_eq!(allowed(ReadAudit), vec![Role::Admin, Role::Auditor]);
         assert_eq!(allowed(ReadUsers), vec![Role::Admin, Role::Auditor]);
         assert_eq!(allowed(ManageUsers), vec![Role::Admin]);
+        assert_eq!(allowed(ReadSettings), vec![Role::Admin, Role::Auditor]);
+        assert_eq!(allowed(ManageSettings), vec![Role::Admin]);
     }
 }

@@ -13,6 +13,9 @@
 //!   account and per client address, one-time enrolment links
 //!   ([`accounts`]), and every security-relevant action appended to the
 //!   store's hash-chained audit log.
+//! - Second factor: TOTP with recovery codes ([`mfa`], [`handlers::mfa`]),
+//!   TOTP seeds sealed by `palisade-vault`; the MFA policy and SLAs on the
+//!   settings page ([`handlers::settings`]).
 //! - [`server::serve`] runs it over plain HTTP or TLS (rustls, aws-lc-rs).
 //!
 //! The store owns the data (users, sessions, audit log, findings); this
@@ -23,6 +26,7 @@ pub mod app;
 pub mod authz;
 mod error;
 pub mod handlers;
+pub mod mfa;
 pub mod password;
 pub mod secrets;
 pub mod server;

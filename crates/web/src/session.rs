@@ -84,6 +84,29 @@ pub fn clear_pre_cookie(headers: &mut HeaderMap, config: &WebConfig) {
     headers.append(SET_COOKIE, cookie(config, name, "", Some(0)));
 }
 
+/// Names of the half-authenticated pre-session cookie (passphrase done,
+/// second factor due).
+const MFA_SECURE: &str = "__Host-palisade_mfa";
+const MFA_PLAIN: &str = "palisade_mfa";
+
+pub fn mfa_cookie_name(config: &WebConfig) -> &'static str {
+    if config.secure_cookies {
+        MFA_SECURE
+    } else {
+        MFA_PLAIN
+    }
+}
+
+pub fn set_mfa_cookie(headers: &mut HeaderMap, config: &WebConfig, id: &str, max_age: i64) {
+    let name = mfa_cookie_name(config);
+    headers.append(SET_COOKIE, cookie(config, name, id, Some(max_age)));
+}
+
+pub fn clear_mfa_cookie(headers: &mut HeaderMap, config: &WebConfig) {
+    let name = mfa_cookie_name(config);
+    headers.append(SET_COOKIE, cookie(config, name, "", Some(0)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

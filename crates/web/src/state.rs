@@ -123,6 +123,8 @@ pub(crate) struct Inner {
     /// A hash of a random passphrase, verified against when the account does
     /// not exist so that a sign-in costs the same either way.
     pub decoy_hash: String,
+    /// Seals the secrets the console keeps (TOTP seeds); set once at start.
+    pub vault: std::sync::OnceLock<palisade_vault::Vault>,
 }
 
 impl AppState {
@@ -135,6 +137,7 @@ impl AppState {
                 config,
                 clock,
                 decoy_hash,
+                vault: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -153,6 +156,20 @@ impl AppState {
 
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Gives the console its vault (`palisade serve` opens it with the
+    /// master key before serving). Only the first call has an effect.
+    pub fn set_vault(&self, vault: palisade_vault::Vault) {
+        let _ = self.inner.vault.set(vault);
+    }
+
+    /// The vault, or an internal error if none was set.
+    pub fn vault(&self) -> Result<&palisade_vault::Vault, WebError> {
+        self.inner
+            .vault
+            .get()
+            .ok_or_else(|| WebError::internal("the vault (master key) is not configured"))
     }
 }
 

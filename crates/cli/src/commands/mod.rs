@@ -7,6 +7,7 @@ pub mod detect;
 mod download;
 pub mod findings;
 pub mod hook;
+pub mod keys;
 pub mod logs;
 mod logs_s3;
 pub mod rules;

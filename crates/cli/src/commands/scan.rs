@@ -255,15 +255,21 @@ fn record(
             scope: result.scope.clone(),
             started_at: result.started_at,
         };
+        // SLA days saved on the console's settings page win over `[sla]`.
+        let sla = store
+            .sla_policy_setting()
+            .await
+            .context("cannot read the SLA setting")?
+            .unwrap_or(result.sla);
         let summary = match unchecked_rules {
             Some(rules) if !result.partial => {
                 store
-                    .record_scan_except(run, &result.output, rules, &result.sla, now)
+                    .record_scan_except(run, &result.output, rules, &sla, now)
                     .await
             }
             _ => {
                 store
-                    .record_scan(run, &result.output, complete, &result.sla, now)
+                    .record_scan(run, &result.output, complete, &sla, now)
                     .await
             }
         }

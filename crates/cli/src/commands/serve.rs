@@ -88,7 +88,9 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
                 "No users yet. Within one hour, open this one-time link to create the first administrator:\n  {public_url}{ENROL_PATH}{token}"
             );
         }
+        let vault = super::keys::open_vault(&store, &home, now).await?;
         let state = AppState::new(store, config, Clock::default())?;
+        state.set_vault(vault);
         let router = palisade_web::router(state);
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await

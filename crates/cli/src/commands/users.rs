@@ -29,6 +29,9 @@ pub enum UsersCommand {
     Enable(NameArgs),
     /// A new one-time link for a user to choose a new passphrase (lost passphrase).
     Link(LinkArgs),
+    /// Remove a user's second factor and recovery codes (lost authenticator);
+    /// their sessions end. They enrol again at sign-in if MFA is required.
+    ResetMfa(NameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +207,25 @@ async fn execute(store: &Store, command: UsersCommand) -> Result<()> {
                 user.username,
                 link(&args.url, &token)
             );
+        }
+        UsersCommand::ResetMfa(args) => {
+            let user = find(store, &args.username).await?;
+            let had = store.remove_mfa(user.id, true).await?;
+            let detail = if had {
+                "second factor removed, sessions ended"
+            } else {
+                "no second factor; sessions ended"
+            };
+            audit_cli(
+                store,
+                &me,
+                "mfa.reset",
+                &user.username,
+                Some(detail.into()),
+                now,
+            )
+            .await?;
+            eprintln!("{}: {detail}", user.username);
         }
     }
     Ok(())

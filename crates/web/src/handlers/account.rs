@@ -159,6 +159,9 @@ pub async fn login(
         }
     };
     store.clear_login_failures(&account_key).await?;
+    if let Some(second_step) = super::mfa::second_step(&state, &headers, &user, now).await? {
+        return Ok(second_step);
+    }
     store.record_login(user.id, now).await?;
     audit(
         &state,
@@ -181,6 +184,22 @@ async fn start_session(
     now: DateTime<Utc>,
     to: &'static str,
 ) -> Result<Response, WebError> {
+    let cookies = begin_session(state, request_headers, user, now).await?;
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().extend(cookies);
+    response
+        .headers_mut()
+        .insert(LOCATION, HeaderValue::from_static(to));
+    Ok(response)
+}
+
+/// [`start_session`]'s work: the headers that set the new session cookie.
+pub(crate) async fn begin_session(
+    state: &AppState,
+    request_headers: &HeaderMap,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<HeaderMap, WebError> {
     let config = state.config();
     if let Some(old) = read_cookie(request_headers, session_cookie_name(config)) {
         state.store().delete_session(&token_hash(old)).await?;
@@ -193,12 +212,10 @@ async fn start_session(
         expires_at: now + config.session_absolute,
     };
     state.store().create_session(&session, now).await?;
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    headers.insert(LOCATION, HeaderValue::from_static(to));
-    set_session_cookie(headers, config, &id);
-    clear_pre_cookie(headers, config);
-    Ok(response)
+    let mut headers = HeaderMap::new();
+    set_session_cookie(&mut headers, config, &id);
+    clear_pre_cookie(&mut headers, config);
+    Ok(headers)
 }
 
 pub async fn logout(
@@ -339,6 +356,9 @@ pub async fn enrol(
         Some(format!("role {}", user.role)),
     )
     .await?;
+    if let Some(second_step) = super::mfa::second_step(&state, &headers, &user, now).await? {
+        return Ok(second_step);
+    }
     start_session(&state, &headers, &user, now, "/").await
 }
 

@@ -22,6 +22,7 @@ struct UserLine {
     status: &'static str,
     last_login: String,
     is_self: bool,
+    mfa: bool,
 }
 
 #[derive(Template)]
@@ -34,7 +35,7 @@ struct UsersPage {
     new_link: Option<(String, String)>,
 }
 
-fn lines(users: Vec<User>, me: i64) -> Vec<UserLine> {
+fn lines(users: Vec<User>, me: i64, with_mfa: &[i64]) -> Vec<UserLine> {
     users
         .into_iter()
         .map(|u| UserLine {
@@ -50,6 +51,7 @@ fn lines(users: Vec<User>, me: i64) -> Vec<UserLine> {
                 .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_else(|| "never".into()),
             is_self: u.id == me,
+            mfa: with_mfa.contains(&u.id),
             id: u.id,
             username: u.username,
             role: u.role,
@@ -64,7 +66,11 @@ async fn users_page(
 ) -> Result<Response, WebError> {
     let page = UsersPage {
         layout: Layout::new(current, "Users", "users"),
-        users: lines(state.store().list_users().await?, current.user.id),
+        users: lines(
+            state.store().list_users().await?,
+            current.user.id,
+            &state.store().users_with_mfa().await?,
+        ),
         roles: Role::ALL.to_vec(),
         new_link,
     };

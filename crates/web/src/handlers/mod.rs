@@ -2,7 +2,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod mfa;
 pub mod pages;
+pub mod settings;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
@@ -25,6 +27,7 @@ pub struct Layout {
     pub can_read_audit: bool,
     pub can_write_findings: bool,
     pub can_manage_users: bool,
+    pub can_read_settings: bool,
 }
 
 impl Layout {
@@ -40,6 +43,7 @@ impl Layout {
             can_read_audit: Permission::ReadAudit.allows(role),
             can_write_findings: Permission::WriteFindings.allows(role),
             can_manage_users: Permission::ManageUsers.allows(role),
+            can_read_settings: Permission::ReadSettings.allows(role),
         }
     }
 }

@@ -87,6 +87,12 @@ impl TestApp {
             .await
             .expect("store");
         let state = AppState::new(store.clone(), config, Clock::default()).expect("state");
+        let master = palisade_vault::MasterKey::load_or_create_file(&dir.path().join("master.key"))
+            .expect("master key");
+        let vault = palisade_vault::Vault::open(&store, &master, state.now())
+            .await
+            .expect("vault");
+        state.set_vault(vault);
         let router = palisade_web::router(state.clone());
         TestApp {
             state,

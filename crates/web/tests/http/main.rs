@@ -3,6 +3,7 @@
 
 mod auth;
 mod common;
+mod mfa;
 mod pages;
 mod routes;
 mod tls;

@@ -52,6 +52,25 @@ fn allowed(
         ("POST", "/users") => (ok, vec![("role", "viewer".into())]), // username added per role
         ("POST", "/users/{id}/role") => (redirect, vec![("role", "auditor".into())]),
         ("POST", "/users/{id}/disable") | ("POST", "/users/{id}/enable") => (redirect, vec![]),
+        // Without a pre-session (passphrase done, code due) these send to sign-in.
+        (_, "/login/mfa") | (_, "/login/mfa/enrol") => (redirect, vec![]),
+        ("POST", "/account/mfa/confirm") => {
+            (StatusCode::BAD_REQUEST, vec![("code", "000000".into())])
+        }
+        ("POST", "/account/mfa/disable") => (
+            StatusCode::BAD_REQUEST,
+            vec![("current", "not the passphrase".into())],
+        ),
+        ("POST", "/users/{id}/reset-mfa") => (redirect, vec![]),
+        ("POST", "/settings/mfa") => (redirect, vec![("required", "false".into())]),
+        ("POST", "/settings/sla") => (
+            redirect,
+            vec![
+                ("critical", "5".into()),
+                ("high", "20".into()),
+                ("info", "".into()),
+            ],
+        ),
         ("GET", _) => (ok, vec![]),
         other => panic!("route {other:?} has no expected answer in this test: add one"),
     }
