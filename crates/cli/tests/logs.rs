@@ -580,14 +580,30 @@ fn the_lake_itself_on_s3_ingests_queries_compacts_detects_and_expires() {
     let json = |args: &[&str]| -> Value {
         serde_json::from_str(&run(args)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
     };
-    let count = || run(&["logs", "query", "-f", "csv", "SELECT count(*) AS n FROM cloudtrail"]);
+    let count = || {
+        run(&[
+            "logs",
+            "query",
+            "-f",
+            "csv",
+            "SELECT count(*) AS n FROM cloudtrail",
+        ])
+    };
 
     // One ingest per file: several parts per day, as with a local lake.
     let files = walk(&fixtures());
     let mut records = 0;
     for file in &files {
         let path = file.to_string_lossy();
-        let summary = json(&["logs", "ingest", "--source", "cloudtrail", "-f", "json", &path]);
+        let summary = json(&[
+            "logs",
+            "ingest",
+            "--source",
+            "cloudtrail",
+            "-f",
+            "json",
+            &path,
+        ]);
         records += summary["records"].as_u64().unwrap_or(0);
         assert_eq!(summary["lake"], "s3://lake/security");
     }
@@ -600,7 +616,11 @@ fn the_lake_itself_on_s3_ingests_queries_compacts_detects_and_expires() {
             .all(|k| k.starts_with("security/source=cloudtrail/dt=2026-11-2")),
         "{keys:?}"
     );
-    assert_eq!(keys.iter().filter(|k| k.ends_with(".parquet")).count(), 6, "{keys:?}");
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with(".parquet")).count(),
+        6,
+        "{keys:?}"
+    );
     assert!(
         keys.iter()
             .any(|k| k.starts_with("security/_quarantine/source=cloudtrail/")),
@@ -654,7 +674,14 @@ fn the_lake_itself_on_s3_ingests_queries_compacts_detects_and_expires() {
 
     // Batch detection reads the bucket's parts.
     let detected = json(&[
-        "detect", "run", "--since", "2026-11-20", "--until", "2026-11-26", "--no-store", "-f",
+        "detect",
+        "run",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-26",
+        "--no-store",
+        "-f",
         "json",
     ]);
     assert_eq!(detected["events"], 11, "{detected}");
@@ -672,6 +699,9 @@ fn the_lake_itself_on_s3_ingests_queries_compacts_detects_and_expires() {
         "json",
     ]);
     assert_eq!(deleted.as_array().map(Vec::len), Some(2));
-    assert_eq!(bucket_keys(&moto, "lake", "security/source="), Vec::<String>::new());
+    assert_eq!(
+        bucket_keys(&moto, "lake", "security/source="),
+        Vec::<String>::new()
+    );
     assert_eq!(count(), "n\n0\n");
 }

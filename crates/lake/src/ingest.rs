@@ -396,12 +396,12 @@ impl IngestBatch {
                     }
                     None => {
                         let final_path = partition.in_progress.with_file_name(name);
-                        std::fs::rename(&partition.in_progress, &final_path).map_err(
-                            |source| Error::Write {
+                        std::fs::rename(&partition.in_progress, &final_path).map_err(|source| {
+                            Error::Write {
                                 path: final_path.clone(),
                                 source,
-                            },
-                        )?;
+                            }
+                        })?;
                         final_path
                     }
                 };
@@ -426,7 +426,11 @@ impl IngestBatch {
 
     fn write_quarantine(&self, batch: &str) -> Result<PathBuf> {
         let relative = format!("{QUARANTINE_DIR}/source={}", self.source.name());
-        let dir = self.spool.as_deref().unwrap_or(self.lake.root()).join(&relative);
+        let dir = self
+            .spool
+            .as_deref()
+            .unwrap_or(self.lake.root())
+            .join(&relative);
         create_dir(&dir)?;
         let path = dir.join(format!("{batch}.jsonl"));
         let write_error = |source| Error::Write {

@@ -47,8 +47,8 @@ pub mod json_lines;
 pub mod k8s_audit;
 mod lenient;
 mod maintenance;
-pub mod quarantine;
 mod prune;
+pub mod quarantine;
 mod query;
 mod remote;
 #[cfg(feature = "s3")]

@@ -292,7 +292,9 @@ impl Lake {
             serde_json::to_vec(&journal).map_err(|e| write_error(std::io::Error::other(e)))?;
         if let Some(remote) = &self.remote {
             let relative = partition_relative(source, day);
-            remote.put(&format!("{relative}/{journal_name}"), text).await?;
+            remote
+                .put(&format!("{relative}/{journal_name}"), text)
+                .await?;
             remote
                 .upload(in_progress, &format!("{relative}/{}", journal.output))
                 .await?;
@@ -410,7 +412,9 @@ impl Lake {
 
 /// The `dt` partitions of `source` in a lake on object storage, oldest first.
 pub(crate) async fn remote_days(remote: &Remote, source: Source) -> Result<Vec<String>> {
-    let (names, _) = remote.children(&format!("source={}", source.name())).await?;
+    let (names, _) = remote
+        .children(&format!("source={}", source.name()))
+        .await?;
     let mut days: Vec<String> = names
         .iter()
         .filter_map(|name| name.strip_prefix(DAY_PARTITION)?.strip_prefix('='))
@@ -435,7 +439,9 @@ async fn remote_finish(
         .map(|input| format!("{partition}/{input}"))
         .collect();
     remote.delete(&inputs).await?;
-    remote.delete(&[format!("{partition}/{journal_name}")]).await
+    remote
+        .delete(&[format!("{partition}/{journal_name}")])
+        .await
 }
 
 /// [`Lake::recover_compaction`] on object storage.

@@ -145,7 +145,10 @@ mod tests {
         let micros = DateTime::parse_from_rfc3339(text)
             .map(|t| t.timestamp_micros())
             .ok();
-        lit(ScalarValue::TimestampMicrosecond(micros, Some("UTC".into())))
+        lit(ScalarValue::TimestampMicrosecond(
+            micros,
+            Some("UTC".into()),
+        ))
     }
 
     fn days(filter: Expr) -> Vec<String> {

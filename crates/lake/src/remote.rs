@@ -166,7 +166,9 @@ impl Remote {
     pub(crate) async fn delete(&self, relatives: &[String]) -> Result<()> {
         let keys: Vec<object_store::Result<Path>> =
             relatives.iter().map(|r| Ok(self.key(r))).collect();
-        let mut deleted = self.store.delete_stream(futures::stream::iter(keys).boxed());
+        let mut deleted = self
+            .store
+            .delete_stream(futures::stream::iter(keys).boxed());
         while let Some(result) = deleted.next().await {
             match result {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
@@ -254,7 +256,10 @@ mod tests {
     fn urls_give_keys_and_back() {
         let lake = remote("s3://logs/lake/prod/").expect("valid");
         assert_eq!(lake.store_url, "s3://logs");
-        assert_eq!(lake.key("source=x/dt=d").as_ref(), "lake/prod/source=x/dt=d");
+        assert_eq!(
+            lake.key("source=x/dt=d").as_ref(),
+            "lake/prod/source=x/dt=d"
+        );
         assert_eq!(lake.url_of(""), "s3://logs/lake/prod");
         assert_eq!(lake.url_of("source=x"), "s3://logs/lake/prod/source=x");
         assert_eq!(

@@ -26,8 +26,8 @@ use futures::stream::{self, BoxStream, StreamExt as _, TryStreamExt as _};
 use object_store::path::Path;
 use object_store::{
     Attributes, CopyOptions, GetOptions, GetRange, GetResult, GetResultPayload, ListResult,
-    MultipartUpload, ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions,
-    PutPayload, PutResult, UploadPart,
+    MultipartUpload, ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, UploadPart,
 };
 
 const STORE: &str = "S3";
@@ -86,7 +86,8 @@ impl S3Store {
             scope
                 .spawn(|| {
                     runtime.block_on(async {
-                        let mut config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+                        let mut config =
+                            aws_config::defaults(BehaviorVersion::latest()).load().await;
                         if config.region().is_none() {
                             config = config.to_builder().region(Region::new("us-east-1")).build();
                         }
@@ -391,7 +392,9 @@ impl ObjectStore for S3Store {
         let prefix = list_prefix(prefix);
         stream::once(async move {
             let inner = store.inner.clone();
-            store.run(async move { inner.list(prefix, false).await }).await
+            store
+                .run(async move { inner.list(prefix, false).await })
+                .await
         })
         .map_ok(|listed| stream::iter(listed.objects.into_iter().map(Ok)))
         .try_flatten()
@@ -401,7 +404,8 @@ impl ObjectStore for S3Store {
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
         let inner = self.inner.clone();
         let prefix = list_prefix(prefix);
-        self.run(async move { inner.list(prefix, true).await }).await
+        self.run(async move { inner.list(prefix, true).await })
+            .await
     }
 
     async fn copy_opts(

@@ -57,7 +57,10 @@ fn ingest(lake: &Lake) -> palisade_lake::IngestSummary {
 }
 
 async fn csv(lake: &Lake, sql: &str) -> String {
-    let result = lake.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let result = lake
+        .query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     let mut out = Vec::new();
     result.write(QueryFormat::Csv, &mut out).expect("rendered");
     String::from_utf8(out).expect("utf-8")
@@ -157,7 +160,11 @@ async fn a_time_range_reads_only_its_partition_and_row_groups() {
     );
 
     // No time filter: everything is read.
-    let (rows, measured) = run_and_measure(&lake, "SELECT count(*) AS n FROM cloudtrail WHERE actor <> ''").await;
+    let (rows, measured) = run_and_measure(
+        &lake,
+        "SELECT count(*) AS n FROM cloudtrail WHERE actor <> ''",
+    )
+    .await;
     assert!(rows.contains("| 9000 |"), "{rows}");
     assert_eq!(measured.files.len(), 3);
 }
@@ -187,7 +194,11 @@ async fn a_lake_on_object_storage_ingests_queries_compacts_and_expires() {
         DAYS.to_vec()
     );
     assert_eq!(
-        csv(&lake, "SELECT dt, count(*) AS n FROM cloudtrail GROUP BY dt ORDER BY dt").await,
+        csv(
+            &lake,
+            "SELECT dt, count(*) AS n FROM cloudtrail GROUP BY dt ORDER BY dt"
+        )
+        .await,
         "dt,n\n2026-11-01,3000\n2026-11-02,3000\n2026-11-03,3000\n"
     );
     // Time filters prune on object storage too.
@@ -197,12 +208,17 @@ async fn a_lake_on_object_storage_ingests_queries_compacts_and_expires() {
     )
     .await;
     assert!(rows.contains("| 840 |"), "{rows}");
-    assert_eq!(measured.files, BTreeSet::from(["dt=2026-11-03".to_string()]));
+    assert_eq!(
+        measured.files,
+        BTreeSet::from(["dt=2026-11-03".to_string()])
+    );
 
     // The local copies detections read are the same bytes.
     let local = lake.local_files(&first.files).expect("downloaded");
     assert_eq!(local.files.len(), 3);
-    let copied = std::fs::metadata(&local.files[0]).map(|m| m.len()).expect("a file");
+    let copied = std::fs::metadata(&local.files[0])
+        .map(|m| m.len())
+        .expect("a file");
     assert!(copied > 0);
     let spool = local.files[0].clone();
     drop(local);
@@ -224,7 +240,9 @@ async fn a_lake_on_object_storage_ingests_queries_compacts_and_expires() {
     }
     let second = batch.commit().expect("committed");
     assert_eq!(
-        lake.parts(Source::CloudTrail, DAYS[0]).expect("listed").len(),
+        lake.parts(Source::CloudTrail, DAYS[0])
+            .expect("listed")
+            .len(),
         2
     );
     let recorded: HashSet<String> = [first.batch, second.batch].into_iter().flatten().collect();
@@ -240,24 +258,39 @@ async fn a_lake_on_object_storage_ingests_queries_compacts_and_expires() {
         assert!(parts[0].to_string_lossy().contains("/part-c"), "{parts:?}");
     }
     assert_eq!(
-        csv(&lake, "SELECT action, count(*) AS n FROM cloudtrail GROUP BY action ORDER BY action").await,
+        csv(
+            &lake,
+            "SELECT action, count(*) AS n FROM cloudtrail GROUP BY action ORDER BY action"
+        )
+        .await,
         "action,n\nGetObject,9000\nPutObject,9000\n"
     );
     assert_eq!(
-        lake.compact(Source::CloudTrail, &recorded).await.expect("compacted"),
+        lake.compact(Source::CloudTrail, &recorded)
+            .await
+            .expect("compacted"),
         vec![],
         "idempotent"
     );
 
     // Retention deletes every object of the old partitions.
-    let now = Utc.with_ymd_and_hms(2026, 11, 4, 8, 0, 0).single().expect("valid");
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 4, 8, 0, 0)
+        .single()
+        .expect("valid");
     let expired = lake.expire(Source::CloudTrail, 2, now).expect("expired");
     assert_eq!(
-        expired.iter().map(|e| (e.day.as_str(), e.files)).collect::<Vec<_>>(),
+        expired
+            .iter()
+            .map(|e| (e.day.as_str(), e.files))
+            .collect::<Vec<_>>(),
         vec![("2026-11-01", 1)]
     );
     assert!(expired[0].bytes > 0);
-    assert_eq!(lake.days(Source::CloudTrail).expect("listed"), DAYS[1..].to_vec());
+    assert_eq!(
+        lake.days(Source::CloudTrail).expect("listed"),
+        DAYS[1..].to_vec()
+    );
     use futures::TryStreamExt as _;
     use object_store::ObjectStore as _;
     let keys: Vec<String> = store

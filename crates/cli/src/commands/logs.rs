@@ -173,9 +173,10 @@ fn retention(global: &GlobalArgs, args: LogsRetentionArgs) -> Result<Outcome> {
 
 /// The lake of `--lake`: a directory or `s3://bucket/prefix`.
 pub fn lake(args: &LakeArgs) -> Result<Lake> {
-    let location = args.lake.clone().unwrap_or_else(|| {
-        palisade_store::default_home_dir().join(palisade_lake::LAKE_DIR_NAME)
-    });
+    let location = args
+        .lake
+        .clone()
+        .unwrap_or_else(|| palisade_store::default_home_dir().join(palisade_lake::LAKE_DIR_NAME));
     match location.to_str() {
         Some(url) if url.starts_with("s3://") => Ok(Lake::open(url)?),
         _ => Ok(Lake::new(location)),
