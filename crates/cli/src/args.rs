@@ -262,8 +262,10 @@ pub struct LogsRetentionArgs {
 
 #[derive(Debug, Args)]
 pub struct LakeArgs {
-    /// The lake directory (default: $PALISADE_HOME/lake).
-    #[arg(long, value_name = "DIR", env = "PALISADE_LAKE")]
+    /// The lake directory (default: $PALISADE_HOME/lake), or `s3://bucket/prefix` for a lake
+    /// on S3 (AWS credentials and region from the environment; AWS_ENDPOINT_URL for
+    /// S3-compatible stores).
+    #[arg(long, value_name = "DIR|S3_URL", env = "PALISADE_LAKE")]
     pub lake: Option<PathBuf>,
 }
 

@@ -510,3 +510,198 @@ fn cloudtrail_objects_are_ingested_from_s3_exactly_once() {
         "{stderr}"
     );
 }
+
+/// The keys under `prefix` of a moto bucket, sorted.
+fn bucket_keys(moto: &support::Moto, bucket: &str, prefix: &str) -> Vec<String> {
+    let list = format!(
+        "import boto3\n\
+         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         for page in s3.get_paginator('list_objects_v2').paginate(Bucket='{bucket}', Prefix='{prefix}'):\n\
+         \x20   for o in page.get('Contents', []):\n\
+         \x20       print(o['Key'])\n",
+        moto.endpoint()
+    );
+    let output = std::process::Command::new(&moto.python)
+        .args(["-c", &list])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut keys: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_lake_itself_on_s3_ingests_queries_compacts_detects_and_expires() {
+    let Some(moto) = support::start_moto(&[]) else {
+        return;
+    };
+    let create = format!(
+        "import boto3\n\
+         boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket='lake')\n",
+        moto.endpoint()
+    );
+    let status = std::process::Command::new(&moto.python)
+        .args(["-c", &create])
+        .status()
+        .expect("python runs");
+    assert!(status.success());
+
+    let home = TempDir::new().expect("temp dir");
+    let run = |args: &[&str]| {
+        let output = palisade(home.path())
+            .env("PALISADE_LAKE", "s3://lake/security")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(args)
+            .output()
+            .expect("palisade runs");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let json = |args: &[&str]| -> Value {
+        serde_json::from_str(&run(args)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let count = || {
+        run(&[
+            "logs",
+            "query",
+            "-f",
+            "csv",
+            "SELECT count(*) AS n FROM cloudtrail",
+        ])
+    };
+
+    // One ingest per file: several parts per day, as with a local lake.
+    let files = walk(&fixtures());
+    let mut records = 0;
+    for file in &files {
+        let path = file.to_string_lossy();
+        let summary = json(&[
+            "logs",
+            "ingest",
+            "--source",
+            "cloudtrail",
+            "-f",
+            "json",
+            &path,
+        ]);
+        records += summary["records"].as_u64().unwrap_or(0);
+        assert_eq!(summary["lake"], "s3://lake/security");
+    }
+    assert_eq!(records, 11);
+    assert_eq!(count(), "n\n11\n");
+    let keys = bucket_keys(&moto, "lake", "security/");
+    assert!(
+        keys.iter()
+            .filter(|k| k.ends_with(".parquet"))
+            .all(|k| k.starts_with("security/source=cloudtrail/dt=2026-11-2")),
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with(".parquet")).count(),
+        6,
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("security/_quarantine/source=cloudtrail/")),
+        "{keys:?}"
+    );
+    // Re-ingesting adds nothing.
+    let fixtures_dir = fixtures();
+    let again = json(&[
+        "logs",
+        "ingest",
+        "--source",
+        "cloudtrail",
+        "-f",
+        "json",
+        &fixtures_dir.to_string_lossy(),
+    ]);
+    assert_eq!(counts(&again), [5, 0, 5, 0, 0]);
+    assert_eq!(count(), "n\n11\n");
+    // A time filter alone prunes the partitions listed.
+    let plan = run(&[
+        "logs",
+        "query",
+        "-f",
+        "csv",
+        "EXPLAIN SELECT action FROM cloudtrail WHERE time >= TIMESTAMP '2026-11-24 00:00:00'",
+    ]);
+    assert!(plan.contains("dt=2026-11-24/part-"), "{plan}");
+    assert!(!plan.contains("dt=2026-11-23"), "{plan}");
+
+    // Compaction merges the parts of each day in the bucket.
+    let compacted = json(&["logs", "compact", "-f", "json"]);
+    let merged: Vec<(&str, usize)> = compacted
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| {
+            (
+                p["day"].as_str().unwrap_or_default(),
+                p["inputs"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(merged, vec![("2026-11-23", 2), ("2026-11-24", 4)]);
+    let parquet: Vec<String> = bucket_keys(&moto, "lake", "security/source=")
+        .into_iter()
+        .filter(|k| k.ends_with(".parquet"))
+        .collect();
+    assert_eq!(parquet.len(), 2, "{parquet:?}");
+    assert!(parquet.iter().all(|k| k.contains("/part-c")), "{parquet:?}");
+    assert_eq!(count(), "n\n11\n");
+
+    // Batch detection reads the bucket's parts.
+    let detected = json(&[
+        "detect",
+        "run",
+        "--since",
+        "2026-11-20",
+        "--until",
+        "2026-11-26",
+        "--no-store",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(detected["events"], 11, "{detected}");
+    assert_eq!(detected["files"], 2, "{detected}");
+
+    // Retention deletes the partitions' objects.
+    let deleted = json(&[
+        "logs",
+        "retention",
+        "--source",
+        "cloudtrail",
+        "--days",
+        "1",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(deleted.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        bucket_keys(&moto, "lake", "security/source="),
+        Vec::<String>::new()
+    );
+    assert_eq!(count(), "n\n0\n");
+}

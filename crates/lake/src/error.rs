@@ -45,6 +45,15 @@ pub enum Error {
     /// An argument the caller passed is not acceptable.
     #[error("invalid {what}: {reason}")]
     InvalidInput { what: &'static str, reason: String },
+
+    /// An object of a lake on object storage could not be listed, read,
+    /// written or deleted.
+    #[error("object storage: {url}: {source}")]
+    ObjectStore {
+        url: String,
+        #[source]
+        source: object_store::Error,
+    },
 }
 
 /// Result with the lake's [`Error`].

@@ -97,6 +97,9 @@ pub struct IngestBatch {
     records: u64,
     /// Rows buffered over all partitions.
     pending_rows: usize,
+    /// For a lake on object storage: where files are built before upload.
+    spool: Option<PathBuf>,
+    row_group_rows: usize,
 }
 
 /// One object read and parsed, ready for [`IngestBatch::accept`].
@@ -174,7 +177,7 @@ impl IngestBatch {
             chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
         );
         IngestBatch {
-            lake,
+            lake: lake.clone(),
             source,
             options,
             schema: source.file_schema(),
@@ -185,7 +188,16 @@ impl IngestBatch {
             quarantine: Vec::new(),
             records: 0,
             pending_rows: 0,
+            spool: lake.is_remote().then(crate::remote::spool_dir),
+            row_group_rows: ROW_GROUP_ROWS,
         }
+    }
+
+    /// Writes row groups of at most `rows` rows (default 256 Ki): smaller
+    /// groups let time filters skip finer, at some cost in size and speed.
+    pub fn with_row_group_rows(mut self, rows: usize) -> IngestBatch {
+        self.row_group_rows = rows.max(1);
+        self
     }
 
     /// Parses `object` and adds its valid records to the batch; its problems
@@ -325,7 +337,10 @@ impl IngestBatch {
         let partition = match self.partitions.get_mut(&day) {
             Some(partition) => partition,
             None => {
-                let dir = self.lake.partition_dir(self.source, &day);
+                let dir = match &self.spool {
+                    Some(spool) => spool.join(partition_relative(self.source, &day)),
+                    None => self.lake.partition_dir(self.source, &day),
+                };
                 let in_progress =
                     dir.join(format!(".part-{}.parquet{IN_PROGRESS_SUFFIX}", self.token));
                 self.partitions.entry(day).or_insert(PartitionWriter {
@@ -338,7 +353,7 @@ impl IngestBatch {
         partition.pending.push(event);
         if partition.pending.len() >= FLUSH_ROWS {
             self.pending_rows -= partition.pending.len() - 1;
-            partition.flush(&self.schema)?;
+            partition.flush(&self.schema, self.row_group_rows)?;
         } else {
             self.pending_rows += 1;
         }
@@ -350,7 +365,7 @@ impl IngestBatch {
                 .max_by_key(|partition| partition.pending.len())
             {
                 self.pending_rows -= biggest.pending.len();
-                biggest.flush(&self.schema)?;
+                biggest.flush(&self.schema, self.row_group_rows)?;
             }
         }
         Ok(())
@@ -365,22 +380,31 @@ impl IngestBatch {
         }
         let batch = batch_id(&self.objects);
         let mut files = Vec::new();
-        for partition in self.partitions.values_mut() {
-            partition.flush(&self.schema)?;
+        for (day, partition) in self.partitions.iter_mut() {
+            partition.flush(&self.schema, self.row_group_rows)?;
             if let Some(writer) = partition.writer.take() {
                 writer.close().map_err(|source| Error::Parquet {
                     path: partition.in_progress.clone(),
                     source,
                 })?;
-                let final_path = partition
-                    .in_progress
-                    .with_file_name(format!("part-{batch}.parquet"));
-                std::fs::rename(&partition.in_progress, &final_path).map_err(|source| {
-                    Error::Write {
-                        path: final_path.clone(),
-                        source,
+                let name = format!("part-{batch}.parquet");
+                let final_path = match &self.lake.remote {
+                    Some(remote) => {
+                        let relative = format!("{}/{name}", partition_relative(self.source, day));
+                        crate::remote::wait(remote.upload(&partition.in_progress, &relative))?;
+                        PathBuf::from(remote.url_of(&relative))
                     }
-                })?;
+                    None => {
+                        let final_path = partition.in_progress.with_file_name(name);
+                        std::fs::rename(&partition.in_progress, &final_path).map_err(|source| {
+                            Error::Write {
+                                path: final_path.clone(),
+                                source,
+                            }
+                        })?;
+                        final_path
+                    }
+                };
                 files.push(final_path);
             }
         }
@@ -401,11 +425,12 @@ impl IngestBatch {
     }
 
     fn write_quarantine(&self, batch: &str) -> Result<PathBuf> {
+        let relative = format!("{QUARANTINE_DIR}/source={}", self.source.name());
         let dir = self
-            .lake
-            .root()
-            .join(QUARANTINE_DIR)
-            .join(format!("source={}", self.source.name()));
+            .spool
+            .as_deref()
+            .unwrap_or(self.lake.root())
+            .join(&relative);
         create_dir(&dir)?;
         let path = dir.join(format!("{batch}.jsonl"));
         let write_error = |source| Error::Write {
@@ -419,12 +444,28 @@ impl IngestBatch {
             out.write_all(b"\n").map_err(write_error)?;
         }
         out.flush().map_err(write_error)?;
-        Ok(path)
+        drop(out);
+        match &self.lake.remote {
+            Some(remote) => {
+                let relative = format!("{relative}/{batch}.jsonl");
+                crate::remote::wait(remote.upload(&path, &relative))?;
+                Ok(PathBuf::from(remote.url_of(&relative)))
+            }
+            None => Ok(path),
+        }
     }
 }
 
 impl Drop for IngestBatch {
     fn drop(&mut self) {
+        if let Some(spool) = &self.spool {
+            if spool.exists() {
+                if let Err(error) = std::fs::remove_dir_all(spool) {
+                    tracing::warn!(path = %spool.display(), %error, "cannot remove the ingest spool");
+                }
+            }
+            return;
+        }
         for partition in self.partitions.values() {
             if partition.in_progress.exists() {
                 if let Err(error) = std::fs::remove_file(&partition.in_progress) {
@@ -437,7 +478,7 @@ impl Drop for IngestBatch {
 
 impl PartitionWriter {
     /// Sorts the pending events by time and writes them as one batch.
-    fn flush(&mut self, schema: &SchemaRef) -> Result<()> {
+    fn flush(&mut self, schema: &SchemaRef, row_group_rows: usize) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -460,7 +501,7 @@ impl PartitionWriter {
                 let writer = ArrowWriter::try_new(
                     BufWriter::new(file),
                     schema.clone(),
-                    Some(writer_properties()),
+                    Some(writer_properties_with(row_group_rows)),
                 )
                 .map_err(|source| Error::Parquet {
                     path: self.in_progress.clone(),
@@ -477,6 +518,10 @@ impl PartitionWriter {
 }
 
 pub(crate) fn writer_properties() -> WriterProperties {
+    writer_properties_with(ROW_GROUP_ROWS)
+}
+
+fn writer_properties_with(row_group_rows: usize) -> WriterProperties {
     let level = ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default();
     let raw = ColumnPath::from(RAW_COLUMN);
     WriterProperties::builder()
@@ -485,7 +530,7 @@ pub(crate) fn writer_properties() -> WriterProperties {
         // min/max statistics of JSON text help no query.
         .set_column_dictionary_enabled(raw.clone(), false)
         .set_column_statistics_enabled(raw, EnabledStatistics::None)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(row_group_rows))
         .set_created_by(format!("palisade {}", env!("CARGO_PKG_VERSION")))
         .build()
 }
@@ -592,6 +637,11 @@ impl ExtraBuilder {
             ExtraBuilder::Int(builder) => Arc::new(builder.finish()),
         }
     }
+}
+
+/// `source=<source>/dt=<day>`: a partition's path relative to the lake.
+pub(crate) fn partition_relative(source: Source, day: &str) -> String {
+    format!("source={}/{}", source.name(), day_dir_name(day))
 }
 
 /// The `dt=` directory name of a day.

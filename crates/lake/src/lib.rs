@@ -47,8 +47,12 @@ pub mod json_lines;
 pub mod k8s_audit;
 mod lenient;
 mod maintenance;
+mod prune;
 pub mod quarantine;
 mod query;
+mod remote;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod schema;
 pub mod syslog;
 
@@ -60,6 +64,7 @@ pub use input::{discover, reads_key, InputObject, MAX_DECOMPRESSED_SIZE};
 pub use json_lines::JsonMapping;
 pub use maintenance::{Compacted, Expired, COMPACTED_PART_BYTES};
 pub use query::{parse_since, QueryFormat, QueryResult, TailFilter, EVENTS_VIEW};
+pub use remote::LocalFiles;
 pub use schema::{Event, Outcome, ParseSourceError, Source};
 
 /// The directory of the lake inside palisade's home directory.
@@ -75,21 +80,79 @@ pub struct ParseOptions {
     pub syslog_reference: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// A lake on the local file system.
+/// A lake: a directory of the local file system, or a prefix of an object
+/// store (`s3://bucket/prefix`) with the same layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lake {
+    /// The directory, or for a lake on object storage its URL (`s3://bucket/prefix`),
+    /// which is how its files are named in summaries.
     root: PathBuf,
+    remote: Option<remote::Remote>,
 }
 
 impl Lake {
     /// The lake at `root` (created when first written to).
     pub fn new(root: impl Into<PathBuf>) -> Lake {
-        Lake { root: root.into() }
+        Lake {
+            root: root.into(),
+            remote: None,
+        }
     }
 
-    /// The lake's directory.
+    /// The lake at `url` (`<scheme>://<bucket>[/<prefix>]`) in `store`.
+    /// Parquet parts are written to a local spool file and uploaded whole
+    /// on commit (an upload is atomic: readers never see half a file).
+    pub fn on_object_store(
+        url: &str,
+        store: std::sync::Arc<dyn object_store::ObjectStore>,
+    ) -> Result<Lake> {
+        let remote = remote::Remote::new(url, store)?;
+        Ok(Lake {
+            root: PathBuf::from(remote.url_of("")),
+            remote: Some(remote),
+        })
+    }
+
+    /// The lake at `location`: `s3://bucket/prefix` (with the `s3` feature;
+    /// credentials, region and `AWS_ENDPOINT_URL` from the AWS environment),
+    /// otherwise a local directory.
+    pub fn open(location: &str) -> Result<Lake> {
+        let Some(rest) = location.strip_prefix("s3://") else {
+            return Ok(Lake::new(location));
+        };
+        #[cfg(feature = "s3")]
+        {
+            let bucket = rest.split('/').next().unwrap_or_default();
+            if bucket.is_empty() {
+                return Err(Error::InvalidInput {
+                    what: "lake location",
+                    reason: format!("`{location}`: no bucket name after s3://"),
+                });
+            }
+            let store = s3::S3Store::from_env(bucket).map_err(|source| Error::Read {
+                path: location.into(),
+                source,
+            })?;
+            Lake::on_object_store(location, std::sync::Arc::new(store))
+        }
+        #[cfg(not(feature = "s3"))]
+        {
+            let _ = rest;
+            Err(Error::InvalidInput {
+                what: "lake location",
+                reason: format!("`{location}`: this build has no S3 support"),
+            })
+        }
+    }
+
+    /// The lake's directory (for a lake on object storage, its URL).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether the lake is on object storage rather than a local directory.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// `<root>/source=<source>`: the directory of one source's table.

@@ -32,7 +32,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::ingest::{writer_properties, IN_PROGRESS_SUFFIX};
+use crate::ingest::{partition_relative, writer_properties, IN_PROGRESS_SUFFIX};
+use crate::remote::{wait, Remote};
 use crate::schema::{Source, DAY_PARTITION};
 use crate::Lake;
 
@@ -72,6 +73,9 @@ const JOURNAL_PREFIX: &str = ".compaction-";
 impl Lake {
     /// The `dt` partitions of `source` that exist, oldest first.
     pub fn days(&self, source: Source) -> Result<Vec<String>> {
+        if let Some(remote) = &self.remote {
+            return wait(remote_days(remote, source));
+        }
         let dir = self.source_dir(source);
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -99,8 +103,39 @@ impl Lake {
         Ok(days)
     }
 
-    /// The part files of one partition, sorted by name.
+    /// The part files of one partition, sorted by name (for a lake on
+    /// object storage, their URLs).
     pub fn parts(&self, source: Source, day: &str) -> Result<Vec<PathBuf>> {
+        Ok(self
+            .part_sizes(source, day)?
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect())
+    }
+
+    /// The part files of one partition with their sizes, sorted by name.
+    fn part_sizes(&self, source: Source, day: &str) -> Result<Vec<(PathBuf, u64)>> {
+        if let Some(remote) = &self.remote {
+            let relative = partition_relative(source, day);
+            let (_, objects) = wait(remote.children(&relative))?;
+            let mut parts: Vec<(PathBuf, u64)> = objects
+                .into_iter()
+                .filter(|o| {
+                    o.location
+                        .filename()
+                        .is_some_and(|n| n.starts_with("part-") && n.ends_with(".parquet"))
+                })
+                .map(|o| {
+                    let name = o.location.filename().unwrap_or_default();
+                    (
+                        PathBuf::from(remote.url_of(&format!("{relative}/{name}"))),
+                        o.size,
+                    )
+                })
+                .collect();
+            parts.sort();
+            return Ok(parts);
+        }
         let dir = self.partition_dir(source, day);
         let mut parts = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(|source| Error::Read {
@@ -118,7 +153,8 @@ impl Lake {
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
             if name.starts_with("part-") && name.ends_with(".parquet") {
-                parts.push(path);
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                parts.push((path, size));
             }
         }
         parts.sort();
@@ -137,9 +173,9 @@ impl Lake {
         for day in self.days(source)? {
             self.recover_compaction(source, &day)?;
             let candidates: Vec<PathBuf> = self
-                .parts(source, &day)?
+                .part_sizes(source, &day)?
                 .into_iter()
-                .filter(|path| {
+                .filter(|(path, size)| {
                     let name = path
                         .file_name()
                         .and_then(|n| n.to_str())
@@ -148,11 +184,10 @@ impl Lake {
                         .strip_prefix("part-")
                         .and_then(|n| n.strip_suffix(".parquet"))
                         .unwrap_or_default();
-                    let small = std::fs::metadata(path)
-                        .map(|m| m.len() < COMPACTED_PART_BYTES)
-                        .unwrap_or(false);
+                    let small = *size < COMPACTED_PART_BYTES;
                     small && (batch.starts_with('c') || recorded_batches.contains(batch))
                 })
+                .map(|(path, _)| path)
                 .collect();
             if candidates.len() < 2 {
                 continue;
@@ -175,9 +210,48 @@ impl Lake {
         }
         let id = hex::encode(hasher.finalize())[..16].to_string();
         let output = dir.join(format!("part-c{id}.parquet"));
-        let in_progress = dir.join(format!(".part-c{id}.parquet{IN_PROGRESS_SUFFIX}"));
+        let spool = self.remote.as_ref().map(|_| crate::remote::spool_dir());
+        let in_progress = match &spool {
+            Some(spool) => {
+                std::fs::create_dir_all(spool).map_err(|source| Error::Write {
+                    path: spool.clone(),
+                    source,
+                })?;
+                spool.join(format!("part-c{id}.parquet"))
+            }
+            None => dir.join(format!(".part-c{id}.parquet{IN_PROGRESS_SUFFIX}")),
+        };
+        let result = self
+            .merge_into(source, day, &inputs, names, &id, &in_progress)
+            .await;
+        if let Some(spool) = spool {
+            let _ = std::fs::remove_dir_all(spool);
+        }
+        let rows = result?;
+        Ok(Compacted {
+            source: source.name().to_string(),
+            day: day.to_string(),
+            inputs,
+            output,
+            rows,
+        })
+    }
 
+    /// Writes the merged file to `in_progress`, then publishes it: the
+    /// journal, the merged part in place, the inputs deleted.
+    async fn merge_into(
+        &self,
+        source: Source,
+        day: &str,
+        inputs: &[PathBuf],
+        names: Vec<String>,
+        id: &str,
+        in_progress: &Path,
+    ) -> Result<u64> {
+        let dir = self.partition_dir(source, day);
+        let output = dir.join(format!("part-c{id}.parquet"));
         let ctx = SessionContext::new();
+        self.register_store(&ctx)?;
         let schema = source.file_schema();
         let paths: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
         let options = ParquetReadOptions {
@@ -190,14 +264,14 @@ impl Lake {
             .sort(vec![col("time").sort(true, false)])?;
         let mut stream = frame.execute_stream().await?;
         let write_error = |source| Error::Write {
-            path: in_progress.clone(),
+            path: in_progress.to_path_buf(),
             source,
         };
         let parquet_error = |source| Error::Parquet {
-            path: in_progress.clone(),
+            path: in_progress.to_path_buf(),
             source,
         };
-        let file = File::create(&in_progress).map_err(write_error)?;
+        let file = File::create(in_progress).map_err(write_error)?;
         let mut writer =
             ArrowWriter::try_new(BufWriter::new(file), schema, Some(writer_properties()))
                 .map_err(parquet_error)?;
@@ -209,34 +283,43 @@ impl Lake {
         }
         writer.close().map_err(parquet_error)?;
 
-        let journal_path = dir.join(format!("{JOURNAL_PREFIX}{id}.json"));
+        let journal_name = format!("{JOURNAL_PREFIX}{id}.json");
         let journal = Journal {
             output: format!("part-c{id}.parquet"),
             inputs: names,
         };
         let text =
             serde_json::to_vec(&journal).map_err(|e| write_error(std::io::Error::other(e)))?;
+        if let Some(remote) = &self.remote {
+            let relative = partition_relative(source, day);
+            remote
+                .put(&format!("{relative}/{journal_name}"), text)
+                .await?;
+            remote
+                .upload(in_progress, &format!("{relative}/{}", journal.output))
+                .await?;
+            remote_finish(remote, &relative, &journal, &journal_name).await?;
+            return Ok(rows);
+        }
+        let journal_path = dir.join(journal_name);
         std::fs::write(&journal_path, text).map_err(|source| Error::Write {
             path: journal_path.clone(),
             source,
         })?;
-        std::fs::rename(&in_progress, &output).map_err(|source| Error::Write {
+        std::fs::rename(in_progress, &output).map_err(|source| Error::Write {
             path: output.clone(),
             source,
         })?;
         finish(&dir, &journal, &journal_path)?;
-        Ok(Compacted {
-            source: source.name().to_string(),
-            day: day.to_string(),
-            inputs,
-            output,
-            rows,
-        })
+        Ok(rows)
     }
 
     /// Finishes (output in place) or rolls back (output missing) a
     /// compaction a crash interrupted.
     fn recover_compaction(&self, source: Source, day: &str) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            return wait(remote_recover(remote, &partition_relative(source, day)));
+        }
         let dir = self.partition_dir(source, day);
         let entries = std::fs::read_dir(&dir).map_err(|source| Error::Read {
             path: dir.clone(),
@@ -282,7 +365,14 @@ impl Lake {
             }
             let dir = self.partition_dir(source, &day);
             let (mut files, mut bytes) = (0, 0);
-            if let Ok(entries) = std::fs::read_dir(&dir) {
+            if let Some(remote) = &self.remote {
+                for object in wait(remote.all(&partition_relative(source, &day)))? {
+                    if object.location.as_ref().ends_with(".parquet") {
+                        files += 1;
+                        bytes += object.size;
+                    }
+                }
+            } else if let Ok(entries) = std::fs::read_dir(&dir) {
                 for entry in entries.flatten() {
                     if entry.file_name().to_string_lossy().ends_with(".parquet") {
                         files += 1;
@@ -304,11 +394,85 @@ impl Lake {
     pub fn expire(&self, source: Source, days: u32, now: DateTime<Utc>) -> Result<Vec<Expired>> {
         let expired = self.expiring(source, days, now)?;
         for partition in &expired {
+            if let Some(remote) = &self.remote {
+                let relative = partition_relative(source, &partition.day);
+                let objects: Vec<String> = wait(remote.all(&relative))?
+                    .iter()
+                    .map(|o| remote.relative(o.location.as_ref()).to_string())
+                    .collect();
+                wait(remote.delete(&objects))?;
+                continue;
+            }
             let dir = self.partition_dir(source, &partition.day);
             std::fs::remove_dir_all(&dir).map_err(|source| Error::Write { path: dir, source })?;
         }
         Ok(expired)
     }
+}
+
+/// The `dt` partitions of `source` in a lake on object storage, oldest first.
+pub(crate) async fn remote_days(remote: &Remote, source: Source) -> Result<Vec<String>> {
+    let (names, _) = remote
+        .children(&format!("source={}", source.name()))
+        .await?;
+    let mut days: Vec<String> = names
+        .iter()
+        .filter_map(|name| name.strip_prefix(DAY_PARTITION)?.strip_prefix('='))
+        .filter(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok())
+        .map(str::to_string)
+        .collect();
+    days.sort();
+    Ok(days)
+}
+
+/// [`finish`] on object storage: deletes the inputs, then the journal.
+async fn remote_finish(
+    remote: &Remote,
+    partition: &str,
+    journal: &Journal,
+    journal_name: &str,
+) -> Result<()> {
+    let inputs: Vec<String> = journal
+        .inputs
+        .iter()
+        .filter(|input| **input != journal.output)
+        .map(|input| format!("{partition}/{input}"))
+        .collect();
+    remote.delete(&inputs).await?;
+    remote
+        .delete(&[format!("{partition}/{journal_name}")])
+        .await
+}
+
+/// [`Lake::recover_compaction`] on object storage.
+async fn remote_recover(remote: &Remote, partition: &str) -> Result<()> {
+    let (_, objects) = remote.children(partition).await?;
+    let names: HashSet<String> = objects
+        .iter()
+        .filter_map(|o| o.location.filename().map(str::to_string))
+        .collect();
+    for name in &names {
+        if !(name.starts_with(JOURNAL_PREFIX) && name.ends_with(".json")) {
+            continue;
+        }
+        let relative = format!("{partition}/{name}");
+        let journal: Option<Journal> = remote
+            .get(&relative)
+            .await
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok());
+        match journal {
+            Some(journal) if names.contains(&journal.output) => {
+                tracing::info!(journal = %remote.url_of(&relative), "finishing an interrupted compaction");
+                remote_finish(remote, partition, &journal, name).await?;
+            }
+            _ => {
+                tracing::info!(journal = %remote.url_of(&relative), "rolling back an interrupted compaction");
+                remote.delete(&[relative]).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn finish(dir: &Path, journal: &Journal, journal_path: &Path) -> Result<()> {

@@ -8,6 +8,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::ParquetReadOptions;
 
 use crate::error::{Error, Result};
@@ -95,11 +96,20 @@ impl Lake {
     /// A source with no data yet is an empty table.
     pub async fn session(&self) -> Result<SessionContext> {
         let ctx = SessionContext::new_with_config(session_config()?);
+        self.register_store(&ctx)?;
         for source in Source::ALL {
             let schema = source.file_schema();
-            let dir = self.source_dir(source);
-            if dir.is_dir() {
-                let location = format!("{}/", dir.display());
+            let location = match &self.remote {
+                Some(remote) => crate::maintenance::remote_days(remote, source)
+                    .await?
+                    .first()
+                    .map(|_| format!("{}/", remote.url_of(&format!("source={}", source.name())))),
+                None => {
+                    let dir = self.source_dir(source);
+                    dir.is_dir().then(|| format!("{}/", dir.display()))
+                }
+            };
+            if let Some(location) = location {
                 let options = ParquetReadOptions {
                     schema: Some(&schema),
                     table_partition_cols: vec![(DAY_PARTITION.to_string(), DataType::Utf8)],
@@ -107,6 +117,11 @@ impl Lake {
                 };
                 ctx.register_parquet(source.name(), location, options)
                     .await?;
+                // The same table, with `dt` filters derived from `time` filters.
+                if let Some(inner) = ctx.deregister_table(source.name())? {
+                    let table = crate::prune::LakeTable { inner };
+                    ctx.register_table(source.name(), Arc::new(table))?;
+                }
             } else {
                 let mut fields: Vec<Field> =
                     schema.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -117,6 +132,15 @@ impl Lake {
         }
         ctx.sql(&events_view_sql()).await?;
         Ok(ctx)
+    }
+
+    /// Lets `ctx` read the lake's object store (for a lake on object storage).
+    pub(crate) fn register_store(&self, ctx: &SessionContext) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            let url = ObjectStoreUrl::parse(&remote.store_url)?;
+            ctx.register_object_store(url.as_ref(), remote.store.clone());
+        }
+        Ok(())
     }
 
     /// Runs one read-only SQL statement over the lake. Statements that would

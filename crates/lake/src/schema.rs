@@ -18,6 +18,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 pub const TIME_ZONE: &str = "UTC";
 /// The partition column that holds the event's UTC day (`YYYY-MM-DD`).
 pub const DAY_PARTITION: &str = "dt";
+/// The event time column (UTC), whose day is the `dt` partition.
+pub const TIME_COLUMN: &str = "time";
 /// The column holding the record as read, as JSON text.
 pub const RAW_COLUMN: &str = "raw";
 

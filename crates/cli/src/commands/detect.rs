@@ -64,49 +64,25 @@ fn multi_thread_runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// The part files of `source` for the days `[since, until]` touch.
+/// The part files of `source` for the days `[since, until]` touch, as
+/// local files (downloaded when the lake is on object storage).
 fn partition_files(
     lake: &Lake,
     source: Source,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<PathBuf>> {
-    let dir = lake.source_dir(source);
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
+) -> Result<palisade_lake::LocalFiles> {
     let first = since.format("%Y-%m-%d").to_string();
     let last = until.format("%Y-%m-%d").to_string();
     let mut files = Vec::new();
-    let entries =
-        std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(day) = name.strip_prefix("dt=") else {
-            continue;
-        };
-        if day < first.as_str() || day > last.as_str() {
+    for day in lake.days(source)? {
+        if day < first || day > last {
             continue;
         }
-        let part_dir = entry.path();
-        let parts = std::fs::read_dir(&part_dir)
-            .with_context(|| format!("cannot read {}", part_dir.display()))?;
-        for part in parts {
-            let path = part
-                .with_context(|| format!("cannot read {}", part_dir.display()))?
-                .path();
-            let file_name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if !file_name.starts_with('.') && file_name.ends_with(".parquet") {
-                files.push(path);
-            }
-        }
+        files.extend(lake.parts(source, &day)?);
     }
     files.sort();
-    Ok(files)
+    Ok(lake.local_files(&files)?)
 }
 
 /// What a detection run did.
@@ -424,12 +400,8 @@ pub fn finding_fingerprint(alert: &palisade_store::StoredAlert) -> String {
     palisade_core::Fingerprint::compute(&format!("detect.{}", alert.rule), &resource, None).0
 }
 
-fn lake_of(args: &crate::args::LakeArgs) -> Lake {
-    Lake::new(
-        args.lake.clone().unwrap_or_else(|| {
-            palisade_store::default_home_dir().join(palisade_lake::LAKE_DIR_NAME)
-        }),
-    )
+fn lake_of(args: &crate::args::LakeArgs) -> Result<Lake> {
+    super::logs::lake(args)
 }
 
 fn run_detections(global: &GlobalArgs, args: DetectRunArgs) -> Result<Outcome> {
@@ -447,19 +419,23 @@ fn run_detections(global: &GlobalArgs, args: DetectRunArgs) -> Result<Outcome> {
         args.detection.no_builtin,
         args.detection.mapping.as_deref(),
     )?;
-    let lake = lake_of(&args.lake);
+    let lake = lake_of(&args.lake)?;
     let sources: Vec<Source> = match args.source {
         Some(source) => vec![source.into()],
         None => Source::ALL.to_vec(),
     };
     let mut files = Vec::new();
+    // Keeps downloaded copies until the run is over.
+    let mut local = Vec::new();
     for source in sources {
         if rules.sigma_rules(source) == 0 {
             continue;
         }
-        for path in partition_files(&lake, source, since, until)? {
-            files.push((source, path));
+        let parts = partition_files(&lake, source, since, until)?;
+        for path in &parts.files {
+            files.push((source, path.clone()));
         }
+        local.push(parts);
     }
     let range = Range {
         start: since.timestamp_micros(),

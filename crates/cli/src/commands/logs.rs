@@ -27,7 +27,7 @@ pub fn run(global: &GlobalArgs, command: LogsCommand) -> Result<Outcome> {
     match command {
         LogsCommand::Ingest(args) => ingest(global, args),
         LogsCommand::Query(args) => {
-            let lake = lake(&args.lake);
+            let lake = lake(&args.lake)?;
             let result = query(&lake, &args.sql)?;
             print(&result, args.format)
         }
@@ -38,7 +38,7 @@ pub fn run(global: &GlobalArgs, command: LogsCommand) -> Result<Outcome> {
 }
 
 fn compact(global: &GlobalArgs, args: LogsCompactArgs) -> Result<Outcome> {
-    let lake = lake(&args.lake);
+    let lake = lake(&args.lake)?;
     let sources: Vec<Source> = match args.source {
         Some(source) => vec![source.into()],
         None => Source::ALL.to_vec(),
@@ -93,7 +93,7 @@ fn compact(global: &GlobalArgs, args: LogsCompactArgs) -> Result<Outcome> {
 }
 
 fn retention(global: &GlobalArgs, args: LogsRetentionArgs) -> Result<Outcome> {
-    let lake = lake(&args.lake);
+    let lake = lake(&args.lake)?;
     let source: Source = args.source.into();
     let now = Utc::now();
     let expired = if args.dry_run {
@@ -171,12 +171,16 @@ fn retention(global: &GlobalArgs, args: LogsRetentionArgs) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-fn lake(args: &LakeArgs) -> Lake {
-    Lake::new(
-        args.lake.clone().unwrap_or_else(|| {
-            palisade_store::default_home_dir().join(palisade_lake::LAKE_DIR_NAME)
-        }),
-    )
+/// The lake of `--lake`: a directory or `s3://bucket/prefix`.
+pub fn lake(args: &LakeArgs) -> Result<Lake> {
+    let location = args
+        .lake
+        .clone()
+        .unwrap_or_else(|| palisade_store::default_home_dir().join(palisade_lake::LAKE_DIR_NAME));
+    match location.to_str() {
+        Some(url) if url.starts_with("s3://") => Ok(Lake::open(url)?),
+        _ => Ok(Lake::new(location)),
+    }
 }
 
 /// What `logs ingest` prints.
@@ -204,7 +208,7 @@ struct IngestReport {
 
 fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
     let source: Source = args.source.into();
-    let lake = lake(&args.lake);
+    let lake = lake(&args.lake)?;
     let mut options = ParseOptions::default();
     for field in &args.fields {
         options
@@ -332,8 +336,10 @@ fn ingest(global: &GlobalArgs, args: LogsIngestArgs) -> Result<Outcome> {
     })??;
     let mut report = report;
     if let Some(rules) = &rules {
-        let files: Vec<(Source, PathBuf)> = report
-            .parquet_files
+        // Local copies when the lake is on object storage.
+        let local = lake.local_files(&report.parquet_files)?;
+        let files: Vec<(Source, PathBuf)> = local
+            .files
             .iter()
             .map(|path| (source, path.clone()))
             .collect();
@@ -443,6 +449,6 @@ fn tail(args: LogsTailArgs) -> Result<Outcome> {
     };
     let sql = filter.to_sql();
     tracing::debug!(%sql, "tail query");
-    let result = query(&lake(&args.lake), &sql)?;
+    let result = query(&lake(&args.lake)?, &sql)?;
     print(&result, args.format)
 }
