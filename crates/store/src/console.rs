@@ -385,9 +385,13 @@ impl Store {
             let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
             return Ok((u64::try_from(total).unwrap_or(0), true));
         }
-        let mut builder = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM findings");
+        let mut builder =
+            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM findings");
         push_filters(&mut builder, query, text, now);
-        builder.push(" LIMIT ").push_bind(COUNT_CAP as i64 + 1).push(")");
+        builder
+            .push(" LIMIT ")
+            .push_bind(COUNT_CAP as i64 + 1)
+            .push(")");
         let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
         let total = u64::try_from(total).unwrap_or(0);
         Ok((total.min(COUNT_CAP), total <= COUNT_CAP))
@@ -446,7 +450,10 @@ impl Store {
         .await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let sum_for = |rows: &[(i64, i64)], rank: i64| -> u64 {
-            rows.iter().filter(|r| r.0 == rank).map(|r| count(r.1)).sum()
+            rows.iter()
+                .filter(|r| r.0 == rank)
+                .map(|r| count(r.1))
+                .sum()
         };
         let mut actionable_by_severity = Vec::new();
         let mut overdue_by_severity = Vec::new();

@@ -555,12 +555,11 @@ async fn recount(dir: &TempDir, now: DateTime<Utc>) -> (Vec<(i64, i64, i64)>, Ve
     .fetch_all(&pool)
     .await
     .unwrap();
-    let by_status = sqlx::query_as(
-        "SELECT status, COUNT(*) FROM findings GROUP BY status ORDER BY status",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let by_status =
+        sqlx::query_as("SELECT status, COUNT(*) FROM findings GROUP BY status ORDER BY status")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     pool.close().await;
     (by_rank, by_status)
 }
@@ -581,11 +580,24 @@ async fn dashboard_rollups_stay_equal_to_a_recount_through_the_lifecycle() {
         )
         .await
         .unwrap();
-    let [a, b, c] = [page.findings[0].id, page.findings[1].id, page.findings[2].id];
-    store.suppress_id(a, "accepted", "alice", Some(at(5, 0)), at(2, 2)).await.unwrap();
-    store.suppress_id(b, "accepted", "alice", None, at(2, 2)).await.unwrap();
+    let [a, b, c] = [
+        page.findings[0].id,
+        page.findings[1].id,
+        page.findings[2].id,
+    ];
+    store
+        .suppress_id(a, "accepted", "alice", Some(at(5, 0)), at(2, 2))
+        .await
+        .unwrap();
+    store
+        .suppress_id(b, "accepted", "alice", None, at(2, 2))
+        .await
+        .unwrap();
     store.unsuppress_id(b, "alice", at(3, 0)).await.unwrap();
-    store.suppress_id(c, "accepted", "alice", None, at(3, 0)).await.unwrap();
+    store
+        .suppress_id(c, "accepted", "alice", None, at(3, 0))
+        .await
+        .unwrap();
     // The resolved ones come back; `a`'s suppression expires on day 5.
     record(&store, findings(60), at(6, 0)).await;
 
@@ -603,12 +615,26 @@ async fn dashboard_rollups_stay_equal_to_a_recount_through_the_lifecycle() {
                     .map(|(_, n)| *n as i64)
                     .unwrap()
             };
-            assert_eq!(of(&dashboard.actionable_by_severity), *open, "{name} at {now}");
-            assert_eq!(of(&dashboard.overdue_by_severity), *overdue, "{name} at {now}");
+            assert_eq!(
+                of(&dashboard.actionable_by_severity),
+                *open,
+                "{name} at {now}"
+            );
+            assert_eq!(
+                of(&dashboard.overdue_by_severity),
+                *overdue,
+                "{name} at {now}"
+            );
         }
-        let suppressed = by_status.iter().find(|s| s.0 == "suppressed").map_or(0, |s| s.1);
+        let suppressed = by_status
+            .iter()
+            .find(|s| s.0 == "suppressed")
+            .map_or(0, |s| s.1);
         assert_eq!(dashboard.suppressed as i64, suppressed, "{now}");
-        assert_eq!(dashboard.trend.last().unwrap().1 as i64, expected_actionable);
+        assert_eq!(
+            dashboard.trend.last().unwrap().1 as i64,
+            expected_actionable
+        );
     }
     // 60 on day 1; 30 left on day 2 less `a` and `b` suppressed; day 3
     // trades `b` for `c`; `a` comes back when its suppression ends on day 5;
