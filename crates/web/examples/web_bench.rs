@@ -207,10 +207,7 @@ async fn load(base: &str, passphrase: &str, clients: usize, seconds: u64) -> Res
             .filter_map(|s| s.split('"').next())
             .find(|h| h.starts_with("/findings?") && h.contains("after="))
             .ok_or_else(|| format!("page {page} has no next link"))?;
-        page_500 = format!(
-            "{base}{}",
-            next.replace("&amp;", "&").replace("&#38;", "&")
-        );
+        page_500 = format!("{base}{}", next.replace("&amp;", "&").replace("&#38;", "&"));
     }
 
     let pages = [

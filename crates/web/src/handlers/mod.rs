@@ -2,7 +2,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod api;
 pub mod pages;
+pub mod tokens;
 
 use askama::Template;
 use axum::http::{header, StatusCode};

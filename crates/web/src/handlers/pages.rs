@@ -111,7 +111,7 @@ fn non_empty(value: &str) -> Option<String> {
 }
 
 impl FindingsParams {
-    fn query(&self) -> Result<FindingQuery, WebError> {
+    pub(crate) fn query(&self) -> Result<FindingQuery, WebError> {
         let min_severity = match self.severity.trim() {
             "" => None,
             s => Some(
