@@ -11,7 +11,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
@@ -115,8 +115,18 @@ pub async fn upload_scan(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Extension(caller): Extension<ApiCaller>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return Err(ApiError::BadRequest(
+            "scan upload: Content-Type must be application/json".into(),
+        ));
+    }
     let upload: ScanUpload = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("scan upload: {e}")))?;
     check_upload(&upload)?;

@@ -462,6 +462,13 @@ async fn uploads_go_through_the_scan_lifecycle_and_are_audited() {
             reply.body
         );
     }
+    let mut request = Request::post("/api/v1/scans")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/plain");
+    request = request.header("x-test", "content type");
+    let reply = app.send(request.body(Body::from(upload(1, true))).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("Content-Type"), "{}", reply.body);
     // Over 32 MiB: refused before it is read.
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(33 * 1024 * 1024));
     let reply = api(
