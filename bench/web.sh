@@ -7,6 +7,9 @@
 #   bash bench/web.sh                      # 100000 findings, 16 clients, 30 s
 #   bash bench/web.sh 100000 16 10         # FINDINGS CLIENTS SECONDS
 #   PROFILE=release bash bench/web.sh      # default: bench-fast (release without LTO)
+#   SERVER=example bash bench/web.sh       # serve from the example (same router and
+#                                          # server::serve as `palisade serve`) instead of
+#                                          # building the whole CLI (datafusion, AWS SDK ...)
 #
 # Seeding goes through Store::record_scan (one transaction per engine and
 # run), not 100,000 scans. Everything listens on 127.0.0.1 and stops at exit.
@@ -17,7 +20,10 @@ clients="${2:-16}"
 seconds="${3:-30}"
 profile="${PROFILE:-bench-fast}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade/target}"
-cargo build --profile "$profile" --locked -q -p palisade --bin palisade
+server_kind="${SERVER:-palisade}"
+if [[ "$server_kind" == palisade ]]; then
+  cargo build --profile "$profile" --locked -q -p palisade --bin palisade
+fi
 cargo build --profile "$profile" --locked -q -p palisade-web --example web_bench
 bin="$CARGO_TARGET_DIR/$profile"
 
@@ -31,8 +37,12 @@ trap cleanup EXIT
 
 "$bin/examples/web_bench" seed "$home/palisade.db" "$findings"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-PALISADE_HOME="$home" "$bin/palisade" --database-url "$home/palisade.db" \
-  serve --bind "127.0.0.1:$port" >"$home/serve.log" 2>&1 &
+if [[ "$server_kind" == palisade ]]; then
+  PALISADE_HOME="$home" "$bin/palisade" --database-url "$home/palisade.db" \
+    serve --bind "127.0.0.1:$port" >"$home/serve.log" 2>&1 &
+else
+  "$bin/examples/web_bench" serve "$home/palisade.db" "$port" >"$home/serve.log" 2>&1 &
+fi
 server=$!
 for _ in $(seq 1 100); do
   if grep -q "Palisade console on" "$home/serve.log"; then break; fi
@@ -40,5 +50,5 @@ for _ in $(seq 1 100); do
 done
 grep -q "Palisade console on" "$home/serve.log" || { cat "$home/serve.log"; exit 1; }
 
-echo "profile $profile, $findings findings, $clients clients, ${seconds}s per page, $(nproc) cores"
+echo "server $server_kind, profile $profile, $findings findings, $clients clients, ${seconds}s per page, $(nproc) cores"
 "$bin/examples/web_bench" load "http://127.0.0.1:$port" "benchmark passphrase" "$clients" "$seconds"

@@ -100,7 +100,13 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
 }
 
 fn api_json(port: u16, path: &str, token: &str) -> serde_json::Value {
-    let answer = http(port, "GET", path, &[("Authorization", &format!("Bearer {token}"))], "");
+    let answer = http(
+        port,
+        "GET",
+        path,
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    );
     assert_eq!(answer.status, 200, "{}", answer.body);
     let start = answer.body.find('{').expect("json");
     let end = answer.body.rfind('}').expect("json");
@@ -115,11 +121,29 @@ fn examples(dir: &str) -> PathBuf {
 
 fn create_token(home: &std::path::Path, user: &str, scope: &str) -> String {
     let output = palisade(home)
-        .args(["tokens", "create", "--user", user, "--name", "ci", "--scope", scope, "--expires", "30"])
+        .args([
+            "tokens",
+            "create",
+            "--user",
+            user,
+            "--name",
+            "ci",
+            "--scope",
+            scope,
+            "--expires",
+            "30",
+        ])
         .output()
         .expect("tokens create");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).expect("utf-8").trim().to_string();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
     assert!(token.starts_with("pal_") && token.len() == 68, "{token}");
     token
 }
@@ -129,17 +153,33 @@ fn a_scan_uploaded_with_a_token_shows_up_through_the_api() {
     let server_home = tempfile::tempdir().expect("home");
     let client_home = tempfile::tempdir().expect("home");
     palisade(server_home.path())
-        .args(["users", "create", "ci", "--role", "analyst", "--password-stdin"])
+        .args([
+            "users",
+            "create",
+            "ci",
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ])
         .write_stdin("a perfectly fine passphrase\n")
         .assert()
         .success();
     let token = create_token(server_home.path(), "ci", "read,write-findings");
-    let listed = palisade(server_home.path()).args(["tokens", "list"]).output().expect("list");
+    let listed = palisade(server_home.path())
+        .args(["tokens", "list"])
+        .output()
+        .expect("list");
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.contains(&token[..12]) && !listed.contains(&token), "{listed}");
+    assert!(
+        listed.contains(&token[..12]) && !listed.contains(&token),
+        "{listed}"
+    );
 
     let port = free_port();
-    let (_server, _) = start(server_home.path(), &["serve", "--bind", &format!("127.0.0.1:{port}")]);
+    let (_server, _) = start(
+        server_home.path(),
+        &["serve", "--bind", &format!("127.0.0.1:{port}")],
+    );
     let url = format!("http://127.0.0.1:{port}");
     let terraform = examples("terraform");
 
@@ -148,21 +188,38 @@ fn a_scan_uploaded_with_a_token_shows_up_through_the_api() {
         .arg("scan")
         .arg("iac")
         .arg(&terraform)
-        .args(["--upload", &url, "--token-env", "CI_TOKEN", "--format", "json"])
+        .args([
+            "--upload",
+            &url,
+            "--token-env",
+            "CI_TOKEN",
+            "--format",
+            "json",
+        ])
         .output()
         .expect("scan");
     let stderr = String::from_utf8_lossy(&upload.stderr);
     let stdout = String::from_utf8_lossy(&upload.stdout);
     assert!(upload.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("uploaded to {url}: run")), "{stderr}");
-    assert!(!stderr.contains(&token) && !stdout.contains(&token), "the token is never printed");
+    assert!(
+        stderr.contains(&format!("uploaded to {url}: run")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&token) && !stdout.contains(&token),
+        "the token is never printed"
+    );
     let local: serde_json::Value = serde_json::from_str(&stdout).expect("json report");
     let local_count = local["findings"].as_array().map_or(0, Vec::len);
     assert!(local_count > 0, "{stdout}");
 
     let page = api_json(port, "/api/v1/findings?limit=500", &token);
     let findings = page["findings"].as_array().expect("findings");
-    assert_eq!(findings.len(), local_count, "the server holds what the scan found");
+    assert_eq!(
+        findings.len(),
+        local_count,
+        "the server holds what the scan found"
+    );
     assert!(findings.iter().all(|f| f["engine"] == "iac"));
     let first = findings[0]["id"].as_i64().expect("id");
     let one = api_json(port, &format!("/api/v1/findings/{first}"), &token);
@@ -188,7 +245,10 @@ fn a_scan_uploaded_with_a_token_shows_up_through_the_api() {
     let refused = scan(Some(&wrong), &url);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
-    assert!(stderr.contains(&format!("upload to {url} refused: HTTP 401")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("upload to {url} refused: HTTP 401")),
+        "{stderr}"
+    );
     assert!(!stderr.contains(&wrong));
     let missing = scan(None, &url);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--token-env CI_TOKEN"));
@@ -196,13 +256,22 @@ fn a_scan_uploaded_with_a_token_shows_up_through_the_api() {
     let unreachable = scan(Some(&token), &closed);
     let stderr = String::from_utf8_lossy(&unreachable.stderr);
     assert!(!unreachable.status.success());
-    assert!(stderr.contains(&format!("upload to {closed} failed")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("upload to {closed} failed")),
+        "{stderr}"
+    );
 
     // A revoked token stops working at once.
-    palisade(server_home.path()).args(["tokens", "revoke", "1"]).assert().success();
+    palisade(server_home.path())
+        .args(["tokens", "revoke", "1"])
+        .assert()
+        .success();
     let revoked = scan(Some(&token), &url);
     assert!(String::from_utf8_lossy(&revoked.stderr).contains("HTTP 401"));
-    let audit = palisade(server_home.path()).args(["audit", "list"]).output().expect("audit");
+    let audit = palisade(server_home.path())
+        .args(["audit", "list"])
+        .output()
+        .expect("audit");
     let audit = String::from_utf8_lossy(&audit.stdout);
     for action in ["token.create", "scan.upload", "token.revoke"] {
         assert!(audit.contains(action), "{action} in {audit}");
@@ -255,7 +324,13 @@ fn demo_serves_a_console_with_findings_of_several_engines() {
     let port = free_port();
     let (_server, lines) = start(
         dir.path(),
-        &["demo", "--bind", &format!("127.0.0.1:{port}"), "--home", &home.to_string_lossy()],
+        &[
+            "demo",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--home",
+            &home.to_string_lossy(),
+        ],
     );
     let passphrase = lines
         .iter()
@@ -267,7 +342,10 @@ fn demo_serves_a_console_with_findings_of_several_engines() {
     let dashboard = http(port, "GET", "/", &[("Cookie", &cookie)], "");
     assert_eq!(dashboard.status, 200);
     for category in ["misconfiguration", "secret", "vulnerability"] {
-        assert!(dashboard.body.contains(category), "{category} on the dashboard");
+        assert!(
+            dashboard.body.contains(category),
+            "{category} on the dashboard"
+        );
     }
 
     let database = home.join("palisade.db");
@@ -275,7 +353,9 @@ fn demo_serves_a_console_with_findings_of_several_engines() {
         let output = palisade(dir.path())
             .arg("--database-url")
             .arg(&database)
-            .args(["tokens", "create", "--user", "demo", "--name", "check", "--scope", "read"])
+            .args([
+                "tokens", "create", "--user", "demo", "--name", "check", "--scope", "read",
+            ])
             .output()
             .expect("token");
         String::from_utf8_lossy(&output.stdout).trim().to_string()
@@ -294,7 +374,13 @@ fn demo_serves_a_console_with_findings_of_several_engines() {
 
     // A used --home is refused rather than mixed with the demo.
     palisade(dir.path())
-        .args(["demo", "--home", &home.to_string_lossy(), "--bind", "127.0.0.1:0"])
+        .args([
+            "demo",
+            "--home",
+            &home.to_string_lossy(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
         .assert()
         .failure()
         .stderr(predicates::str::contains("not empty"));

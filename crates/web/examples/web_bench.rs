@@ -4,6 +4,9 @@
 //!   `Store::record_scan` (one transaction per engine and run, not COUNT
 //!   scans) and a `bench` viewer account with the production Argon2id
 //!   parameters.
+//! - `web_bench serve DB PORT`: the console on 127.0.0.1:PORT exactly as
+//!   `palisade serve` runs it (the same router and `server::serve`, plain
+//!   HTTP on loopback), for when the CLI binary is not built in release.
 //! - `web_bench load URL PASSPHRASE CLIENTS SECONDS`: signs in to a running
 //!   `palisade serve` over HTTP, then for each page runs CLIENTS concurrent
 //!   clients for SECONDS and prints p50/p99 latency as a Markdown table;
@@ -283,12 +286,32 @@ async fn load(base: &str, passphrase: &str, clients: usize, seconds: u64) -> Res
     Ok(())
 }
 
+async fn serve(db: &str, port: u16) -> Result<(), BoxError> {
+    let store = Store::open(db).await?;
+    let config = WebConfig {
+        secure_cookies: false,
+        hsts: false,
+        public_url: format!("http://127.0.0.1:{port}"),
+        ..WebConfig::default()
+    };
+    let state = palisade_web::AppState::new(store, config, palisade_web::Clock::default())?;
+    let router = palisade_web::router(state);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("Palisade console on http://127.0.0.1:{port}");
+    palisade_web::server::serve(listener, router, None, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     match arg(0) {
         "seed" => seed(arg(1), arg(2).parse().unwrap_or(100_000)).await,
+        "serve" => serve(arg(1), arg(2).parse().unwrap_or(8080)).await,
         "load" => {
             load(
                 arg(1).trim_end_matches('/'),
@@ -298,6 +321,9 @@ async fn main() -> Result<(), BoxError> {
             )
             .await
         }
-        _ => Err("usage: web_bench seed DB COUNT | load URL PASSPHRASE CLIENTS SECONDS".into()),
+        _ => Err(
+            "usage: web_bench seed DB COUNT | serve DB PORT | load URL PASSPHRASE CLIENTS SECONDS"
+                .into(),
+        ),
     }
 }

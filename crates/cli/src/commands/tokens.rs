@@ -131,7 +131,10 @@ async fn execute(store: &Store, command: TokensCommand) -> Result<()> {
                     token.prefix,
                     scopes.join(","),
                     minute(token.expires_at),
-                    token.last_used_at.map(minute).unwrap_or_else(|| "never".into()),
+                    token
+                        .last_used_at
+                        .map(minute)
+                        .unwrap_or_else(|| "never".into()),
                 );
             }
         }
@@ -146,7 +149,10 @@ async fn execute(store: &Store, command: TokensCommand) -> Result<()> {
                 now,
             )
             .await?;
-            eprintln!("token {} ({}) of {} is revoked", token.id, token.name, token.username);
+            eprintln!(
+                "token {} ({}) of {} is revoked",
+                token.id, token.name, token.username
+            );
         }
     }
     Ok(())

@@ -194,7 +194,12 @@ async fn send(
         .map_err(|e| anyhow!("upload to {server}: cannot build the request: {e}"))?;
     let response = tokio::time::timeout(TIMEOUT, client.request(request))
         .await
-        .map_err(|_| anyhow!("upload to {server}: no answer within {} s", TIMEOUT.as_secs()))?
+        .map_err(|_| {
+            anyhow!(
+                "upload to {server}: no answer within {} s",
+                TIMEOUT.as_secs()
+            )
+        })?
         .map_err(|e| anyhow!("upload to {server} failed: {}", root_cause(&e)))?;
     let status = response.status();
     let bytes = tokio::time::timeout(TIMEOUT, response.into_body().collect())
@@ -228,7 +233,9 @@ mod tests {
     #[test]
     fn uploads_go_to_https_or_loopback_only() {
         assert_eq!(
-            endpoint("https://palisade.example.com/").unwrap().to_string(),
+            endpoint("https://palisade.example.com/")
+                .unwrap()
+                .to_string(),
             "https://palisade.example.com/api/v1/scans"
         );
         assert_eq!(

@@ -466,7 +466,9 @@ async fn uploads_go_through_the_scan_lifecycle_and_are_audited() {
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "text/plain");
     request = request.header("x-test", "content type");
-    let reply = app.send(request.body(Body::from(upload(1, true))).unwrap()).await;
+    let reply = app
+        .send(request.body(Body::from(upload(1, true))).unwrap())
+        .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body.contains("Content-Type"), "{}", reply.body);
     // Over 32 MiB: refused before it is read.
