@@ -196,6 +196,12 @@ fn parse_cursor(sort: FindingSort, cursor: &str) -> Result<(i64, String, i64)> {
 pub const COUNT_CAP: u64 = 1_000;
 
 /// The filters of `query` as ` AND ...` fragments over `findings`, values bound.
+///
+/// A unary `+` keeps SQLite from using an index for a term: for dense
+/// filters (two statuses out of four, a category, an engine under the
+/// last-seen order) walking the index of the sort order and filtering is
+/// cheaper than fetching every match and sorting it (EXPLAIN QUERY PLAN
+/// shows `USE TEMP B-TREE FOR ORDER BY` otherwise, over up to 100,000 rows).
 fn push_filters(
     builder: &mut QueryBuilder<Sqlite>,
     query: &FindingQuery,
@@ -205,7 +211,7 @@ fn push_filters(
     builder.push(" WHERE 1 = 1");
     match query.status {
         StatusFilter::Actionable => {
-            builder.push(format_args!(" AND status IN {ACTIONABLE}"));
+            builder.push(format_args!(" AND +status IN {ACTIONABLE}"));
         }
         StatusFilter::Only(status) => {
             builder.push(" AND status = ").push_bind(status.as_str());
@@ -217,9 +223,15 @@ fn push_filters(
             .push(" AND severity_rank >= ")
             .push_bind(rank_of(severity));
     }
+    // `findings_console_engine` is in severity order; under the other order
+    // the engine is a filter on the walk.
+    let engine = match query.sort {
+        FindingSort::Severity => "engine",
+        FindingSort::LastSeen => "+engine",
+    };
     for (column, value) in [
-        ("engine", &query.engine),
-        ("category", &query.category),
+        (engine, &query.engine),
+        ("+category", &query.category),
         ("rule_id", &query.rule_id),
     ] {
         if let Some(value) = value.as_deref() {
