@@ -77,6 +77,12 @@ pub enum Command {
     /// The hash-chained audit log: verify it, list it.
     #[command(subcommand)]
     Audit(crate::commands::audit::AuditCommand),
+    /// API tokens for CI and `scan --upload`: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(crate::commands::tokens::TokensCommand),
+    /// A populated console in one command: scans the bundled examples into a
+    /// fresh data directory, creates a demo administrator and serves it.
+    Demo(crate::commands::demo::DemoArgs),
     /// Detections over the lake: Sigma rules, correlations, SQL detections.
     #[command(subcommand)]
     Detect(DetectCommand),
@@ -497,6 +503,8 @@ pub struct ScanCommonArgs {
     /// Files larger than this many bytes are reported, not read.
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    #[command(flatten)]
+    pub upload: crate::commands::upload::UploadArgs,
 }
 
 #[derive(Debug, Args)]

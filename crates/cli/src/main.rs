@@ -80,6 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => commands::serve::run(&cli.global, args),
         Command::Users(command) => commands::users::run(&cli.global, command),
         Command::Audit(command) => commands::audit::run(&cli.global, command),
+        Command::Tokens(command) => commands::tokens::run(&cli.global, command),
+        Command::Demo(args) => commands::demo::run(&cli.global, args),
         Command::Detect(command) => commands::detect::run(&cli.global, command),
         Command::Alerts(command) => commands::alerts::run(&cli.global, command),
         Command::Keys(command) => commands::keys::run(&cli.global, command),

@@ -10,7 +10,7 @@ use palisade_core::Severity;
 use serde::Serialize;
 
 // Queries are assembled from constant fragments only; values are always bound.
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite};
 
 use crate::error::{Error, Result};
 use crate::model::Status;
@@ -128,8 +128,11 @@ pub struct FindingSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FindingsPage {
     pub findings: Vec<FindingSummary>,
-    /// How many findings match the filters, on all pages.
+    /// How many findings match the filters, on all pages (at most
+    /// [`COUNT_CAP`] when not exact).
     pub total: u64,
+    /// `false` when more than `total` findings match.
+    pub total_is_exact: bool,
     /// The `after` of the next page; `None` on the last page.
     pub next_cursor: Option<String>,
 }
@@ -188,164 +191,314 @@ fn parse_cursor(sort: FindingSort, cursor: &str) -> Result<(i64, String, i64)> {
     Ok((rank, time.to_string(), id.parse().map_err(|_| bad())?))
 }
 
+/// Beyond this many matching findings, a filtered list says "N+" instead of
+/// counting every match.
+pub const COUNT_CAP: u64 = 1_000;
+
+/// The filters of `query` as ` AND ...` fragments over `findings`, values bound.
+///
+/// A unary `+` keeps SQLite from using an index for a term: for dense
+/// filters (two statuses out of four, a category, an engine under the
+/// last-seen order) walking the index of the sort order and filtering is
+/// cheaper than fetching every match and sorting it (EXPLAIN QUERY PLAN
+/// shows `USE TEMP B-TREE FOR ORDER BY` otherwise, over up to 100,000 rows).
+fn push_filters(
+    builder: &mut QueryBuilder<Sqlite>,
+    query: &FindingQuery,
+    text: Option<&str>,
+    now: &str,
+) {
+    builder.push(" WHERE 1 = 1");
+    match query.status {
+        StatusFilter::Actionable => {
+            builder.push(format_args!(" AND +status IN {ACTIONABLE}"));
+        }
+        StatusFilter::Only(status) => {
+            builder.push(" AND status = ").push_bind(status.as_str());
+        }
+        StatusFilter::All => {}
+    }
+    if let Some(severity) = query.min_severity.filter(|s| rank_of(*s) > 0) {
+        builder
+            .push(" AND severity_rank >= ")
+            .push_bind(rank_of(severity));
+    }
+    // `findings_console_engine` is in severity order; under the other order
+    // the engine is a filter on the walk.
+    let engine = match query.sort {
+        FindingSort::Severity => "engine",
+        FindingSort::LastSeen => "+engine",
+    };
+    for (column, value) in [
+        (engine, &query.engine),
+        ("+category", &query.category),
+        ("rule_id", &query.rule_id),
+    ] {
+        if let Some(value) = value.as_deref() {
+            builder
+                .push(format_args!(" AND {column} = "))
+                .push_bind(value.to_string());
+        }
+    }
+    if let Some(text) = text {
+        builder
+            .push(" AND (resource_id LIKE ")
+            .push_bind(text.to_string())
+            .push(" OR file_path LIKE ")
+            .push_bind(text.to_string())
+            .push(" OR rule_id LIKE ")
+            .push_bind(text.to_string())
+            .push(")");
+    }
+    if query.overdue_only {
+        builder
+            .push(format_args!(
+                " AND status IN {ACTIONABLE} AND sla_due_at IS NOT NULL AND sla_due_at < "
+            ))
+            .push_bind(now.to_string());
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "id, fingerprint, rule_id, \
+     COALESCE(json_extract(finding, '$.title'), rule_id) AS title, severity, category, \
+     engine, scope, resource_kind, resource_id, file_path, status, first_seen, last_seen, \
+     sla_due_at, severity_rank";
+
 impl Store {
     /// One page of the console's findings list.
+    ///
+    /// Each page is one index range scan from the cursor (so page 500 costs
+    /// what page 1 does), and the total is exact from the rollup counts when
+    /// only status, severity and category filter, or else counted up to
+    /// [`COUNT_CAP`].
     pub async fn findings_page(
         &self,
         query: &FindingQuery,
         now: DateTime<Utc>,
     ) -> Result<FindingsPage> {
         self.expire_suppressions_if_due(now).await?;
-        let limit = query.limit.clamp(1, 500);
-        let (status_any, status_one) = match query.status {
-            StatusFilter::Actionable => (false, None),
-            StatusFilter::Only(status) => (false, Some(status.as_str())),
-            StatusFilter::All => (true, None),
-        };
+        let limit = i64::from(query.limit.clamp(1, 500));
         let text = query
             .text
             .as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(|t| format!("%{}%", t.replace(['%', '_', '\\'], "")));
-        let filters = format!(
-            "(?1 OR (?2 IS NULL AND status IN {ACTIONABLE}) OR status = ?2) \
-             AND severity_rank >= ?3 \
-             AND (?4 IS NULL OR engine = ?4) \
-             AND (?5 IS NULL OR category = ?5) \
-             AND (?6 IS NULL OR rule_id = ?6) \
-             AND (?7 IS NULL OR resource_id LIKE ?7 OR file_path LIKE ?7 OR rule_id LIKE ?7) \
-             AND (NOT ?8 OR (status IN {ACTIONABLE} AND sla_due_at IS NOT NULL AND sla_due_at < ?9))"
-        );
-        let (keyset, order) = match query.sort {
-            FindingSort::Severity => (
-                "(?10 IS NULL OR severity_rank < ?10 OR (severity_rank = ?10 AND \
-                 (first_seen > ?11 OR (first_seen = ?11 AND id > ?12))))",
-                "severity_rank DESC, first_seen ASC, id ASC",
-            ),
-            FindingSort::LastSeen => (
-                "(?10 IS NULL OR (last_seen, id) < (?11, ?12))",
-                "last_seen DESC, id DESC",
-            ),
-        };
+        let now_text = ts(now);
         let cursor = query
             .after
             .as_deref()
             .filter(|c| !c.is_empty())
             .map(|c| parse_cursor(query.sort, c))
             .transpose()?;
-        let sql = format!(
-            "SELECT id, fingerprint, rule_id, \
-             COALESCE(json_extract(finding, '$.title'), rule_id) AS title, severity, category, \
-             engine, scope, resource_kind, resource_id, file_path, status, first_seen, last_seen, \
-             sla_due_at, severity_rank \
-             FROM findings WHERE {filters} AND {keyset} ORDER BY {order} LIMIT ?13"
-        );
-        let mut findings: Vec<FindingSummary> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(status_any)
-            .bind(status_one)
-            .bind(query.min_severity.map_or(0, rank_of))
-            .bind(query.engine.as_deref())
-            .bind(query.category.as_deref())
-            .bind(query.rule_id.as_deref())
-            .bind(text.as_deref())
-            .bind(query.overdue_only)
-            .bind(ts(now))
-            .bind(cursor.as_ref().map(|c| c.0))
-            .bind(cursor.as_ref().map(|c| c.1.as_str()))
-            .bind(cursor.as_ref().map(|c| c.2))
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let more = findings.len() > limit as usize;
+        let mut builder = QueryBuilder::<Sqlite>::new("");
+        let text = text.as_deref();
+        match (query.sort, cursor) {
+            (FindingSort::Severity, None) => {
+                builder.push(format_args!("SELECT {SUMMARY_COLUMNS} FROM findings"));
+                push_filters(&mut builder, query, text, &now_text);
+                builder.push(" ORDER BY severity_rank DESC, first_seen ASC, id ASC");
+            }
+            (FindingSort::Severity, Some((rank, time, id))) => {
+                // The rest of the cursor's severity, then the lower ones: two
+                // range scans, where one OR-ed condition would scan from the top.
+                builder.push(format_args!(
+                    "SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM findings"
+                ));
+                push_filters(&mut builder, query, text, &now_text);
+                builder
+                    .push(" AND severity_rank = ")
+                    .push_bind(rank)
+                    .push(" AND (first_seen, id) > (")
+                    .push_bind(time)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(") ORDER BY first_seen ASC, id ASC LIMIT ")
+                    .push_bind(limit + 1);
+                builder.push(format_args!(
+                    ") UNION ALL SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM findings"
+                ));
+                push_filters(&mut builder, query, text, &now_text);
+                builder
+                    .push(" AND severity_rank < ")
+                    .push_bind(rank)
+                    .push(" ORDER BY severity_rank DESC, first_seen ASC, id ASC LIMIT ")
+                    .push_bind(limit + 1)
+                    .push(") ORDER BY severity_rank DESC, first_seen ASC, id ASC");
+            }
+            (FindingSort::LastSeen, cursor) => {
+                builder.push(format_args!("SELECT {SUMMARY_COLUMNS} FROM findings"));
+                push_filters(&mut builder, query, text, &now_text);
+                if let Some((_, time, id)) = cursor {
+                    builder
+                        .push(" AND (last_seen, id) < (")
+                        .push_bind(time)
+                        .push(", ")
+                        .push_bind(id)
+                        .push(")");
+                }
+                builder.push(" ORDER BY last_seen DESC, id DESC");
+            }
+        }
+        builder.push(" LIMIT ").push_bind(limit + 1);
+        let mut findings: Vec<FindingSummary> =
+            builder.build_query_as().fetch_all(&self.pool).await?;
+        let more = findings.len() as i64 > limit;
         findings.truncate(limit as usize);
         let next_cursor = if more {
             findings.last().map(|row| cursor_of(query.sort, row))
         } else {
             None
         };
-        let count_sql = format!("SELECT COUNT(*) FROM findings WHERE {filters}");
-        let total: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
-            .bind(status_any)
-            .bind(status_one)
-            .bind(query.min_severity.map_or(0, rank_of))
-            .bind(query.engine.as_deref())
-            .bind(query.category.as_deref())
-            .bind(query.rule_id.as_deref())
-            .bind(text.as_deref())
-            .bind(query.overdue_only)
-            .bind(ts(now))
-            .fetch_one(&self.pool)
-            .await?;
+        let (total, total_is_exact) = self.count_matching(query, text, &now_text).await?;
         Ok(FindingsPage {
             findings,
-            total: u64::try_from(total).unwrap_or(0),
+            total,
+            total_is_exact,
             next_cursor,
         })
     }
 
+    /// How many findings match `query`'s filters: exact from the rollup counts
+    /// when they can answer, else counted up to [`COUNT_CAP`] (`false`: more).
+    async fn count_matching(
+        &self,
+        query: &FindingQuery,
+        text: Option<&str>,
+        now: &str,
+    ) -> Result<(u64, bool)> {
+        let from_rollup = query.engine.is_none()
+            && query.rule_id.is_none()
+            && text.is_none()
+            && !query.overdue_only;
+        if from_rollup {
+            let mut builder = QueryBuilder::<Sqlite>::new(
+                "SELECT COALESCE(SUM(n), 0) FROM finding_counts WHERE 1 = 1",
+            );
+            match query.status {
+                StatusFilter::Actionable => {
+                    builder.push(format_args!(" AND status IN {ACTIONABLE}"));
+                }
+                StatusFilter::Only(status) => {
+                    builder.push(" AND status = ").push_bind(status.as_str());
+                }
+                StatusFilter::All => {}
+            }
+            if let Some(severity) = query.min_severity {
+                builder
+                    .push(" AND severity_rank >= ")
+                    .push_bind(rank_of(severity));
+            }
+            if let Some(category) = query.category.as_deref() {
+                builder
+                    .push(" AND category = ")
+                    .push_bind(category.to_string());
+            }
+            let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
+            return Ok((u64::try_from(total).unwrap_or(0), true));
+        }
+        let mut builder =
+            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM findings");
+        push_filters(&mut builder, query, text, now);
+        builder
+            .push(" LIMIT ")
+            .push_bind(COUNT_CAP as i64 + 1)
+            .push(")");
+        let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
+        let total = u64::try_from(total).unwrap_or(0);
+        Ok((total.min(COUNT_CAP), total <= COUNT_CAP))
+    }
+
     /// The distinct engines and categories of stored findings, for filter menus.
     pub async fn finding_facets(&self) -> Result<(Vec<String>, Vec<String>)> {
-        let engines = sqlx::query_scalar("SELECT DISTINCT engine FROM findings ORDER BY engine")
-            .fetch_all(&self.pool)
-            .await?;
-        let categories =
-            sqlx::query_scalar("SELECT DISTINCT category FROM findings ORDER BY category")
-                .fetch_all(&self.pool)
-                .await?;
+        // One index seek per distinct value instead of a scan of every finding.
+        let engines = sqlx::query_scalar(
+            "WITH RECURSIVE e(v) AS (SELECT MIN(engine) FROM findings \
+             UNION ALL SELECT (SELECT MIN(engine) FROM findings WHERE engine > v) FROM e \
+             WHERE v IS NOT NULL) SELECT v FROM e WHERE v IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let categories = sqlx::query_scalar(
+            "SELECT DISTINCT category FROM finding_counts WHERE n > 0 ORDER BY category",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok((engines, categories))
     }
 
     /// The dashboard's counts, with a trend over the `days` days up to `now`.
+    ///
+    /// Read from the rollup tables the store's triggers keep exact
+    /// (`finding_counts`, `finding_due_counts`, `finding_daily_changes`);
+    /// only the findings falling due today are looked at one by one.
     pub async fn dashboard(&self, now: DateTime<Utc>, days: u32) -> Result<Dashboard> {
         self.expire_suppressions_if_due(now).await?;
-        let by_rank: Vec<(i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT severity_rank, COUNT(*), \
-             SUM(CASE WHEN sla_due_at IS NOT NULL AND sla_due_at < ? THEN 1 ELSE 0 END) \
-             FROM findings WHERE status IN {ACTIONABLE} GROUP BY severity_rank"
+        let today = now.date_naive();
+        let today_start = today
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(now);
+        let by_rank: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT severity_rank, SUM(n) FROM finding_counts \
+             WHERE status IN {ACTIONABLE} GROUP BY severity_rank"
         )))
+        .fetch_all(&self.pool)
+        .await?;
+        let overdue_before_today: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT severity_rank, SUM(n) FROM finding_due_counts \
+             WHERE due_day < ? GROUP BY severity_rank",
+        )
+        .bind(today.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let overdue_today: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT severity_rank, COUNT(*) FROM findings WHERE status IN {ACTIONABLE} \
+             AND sla_due_at >= ? AND sla_due_at < ? GROUP BY severity_rank"
+        )))
+        .bind(ts(today_start))
         .bind(ts(now))
         .fetch_all(&self.pool)
         .await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let sum_for = |rows: &[(i64, i64)], rank: i64| -> u64 {
+            rows.iter()
+                .filter(|r| r.0 == rank)
+                .map(|r| count(r.1))
+                .sum()
+        };
         let mut actionable_by_severity = Vec::new();
         let mut overdue_by_severity = Vec::new();
         for severity in Severity::ALL_DESCENDING {
-            let row = by_rank.iter().find(|r| r.0 == rank_of(severity));
-            actionable_by_severity.push((severity, row.map_or(0, |r| count(r.1))));
-            overdue_by_severity.push((severity, row.map_or(0, |r| count(r.2))));
+            let rank = rank_of(severity);
+            actionable_by_severity.push((severity, sum_for(&by_rank, rank)));
+            overdue_by_severity.push((
+                severity,
+                sum_for(&overdue_before_today, rank) + sum_for(&overdue_today, rank),
+            ));
         }
         debug_assert!(by_rank.iter().all(|r| severity_of_rank(r.0).is_some()));
         let actionable = actionable_by_severity.iter().map(|s| s.1).sum();
         let actionable_by_category: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT category, COUNT(*) AS n FROM findings WHERE status IN {ACTIONABLE} \
-             GROUP BY category ORDER BY n DESC, category"
+            "SELECT category, SUM(n) AS total FROM finding_counts WHERE status IN {ACTIONABLE} \
+             GROUP BY category HAVING total > 0 ORDER BY total DESC, category"
         )))
         .fetch_all(&self.pool)
         .await?;
-        let suppressed: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE status = 'suppressed'")
-                .fetch_one(&self.pool)
-                .await?;
+        let suppressed: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(n), 0) FROM finding_counts WHERE status = 'suppressed'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
 
         // Walk back from today's count: each day's net change is the findings
         // that became actionable minus those that stopped being so.
-        let today = now.date_naive();
         let first_day = today - Duration::days(i64::from(days.max(1)) - 1);
-        let since = first_day
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(now);
-        let changes: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT substr(at, 1, 10) AS day, SUM(CASE \
-               WHEN to_status IN {ACTIONABLE} AND (from_status IS NULL OR from_status NOT IN {ACTIONABLE}) THEN 1 \
-               WHEN from_status IN {ACTIONABLE} AND to_status NOT IN {ACTIONABLE} THEN -1 \
-               ELSE 0 END) \
-             FROM finding_events WHERE at >= ? GROUP BY day"
-        )))
-        .bind(ts(since))
-        .fetch_all(&self.pool)
-        .await?;
+        let changes: Vec<(String, i64)> =
+            sqlx::query_as("SELECT day, delta FROM finding_daily_changes WHERE day >= ?")
+                .bind(first_day.to_string())
+                .fetch_all(&self.pool)
+                .await?;
         let changes: BTreeMap<NaiveDate, i64> = changes
             .into_iter()
             .filter_map(|(day, n)| Some((day.parse().ok()?, n)))

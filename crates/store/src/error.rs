@@ -76,6 +76,10 @@ pub enum Error {
     /// No alert has this id.
     #[error("no alert with id {0}")]
     AlertNotFound(i64),
+
+    /// No API token has this id (or not one the caller owns).
+    #[error("no API token with id {0}")]
+    TokenNotFound(i64),
 }
 
 /// Result with the store's [`Error`].

@@ -62,6 +62,7 @@
 
 mod accounts;
 mod alerts;
+mod api_tokens;
 mod assets;
 mod audit;
 mod console;
@@ -84,10 +85,13 @@ pub use alerts::{
     AlertChange, AlertFilter, NewAlert, NewDelivery, StoredAlert, StoredDelivery,
     MAX_ALERT_EVENT_IDS,
 };
+pub use api_tokens::{
+    validate_new_token, ApiScope, ApiToken, NewApiToken, MAX_TOKEN_LIFETIME_DAYS,
+};
 pub use assets::{AssetChange, AssetCollection, AssetDiff, AssetFilter, NewAsset, StoredAsset};
 pub use audit::{AuditFilter, AuditRecord, AuditVerification, NewAuditEvent, AUDIT_GENESIS_HASH};
 pub use console::{
-    Dashboard, FindingQuery, FindingSort, FindingSummary, FindingsPage, StatusFilter,
+    Dashboard, FindingQuery, FindingSort, FindingSummary, FindingsPage, StatusFilter, COUNT_CAP,
 };
 pub use error::{Error, Result};
 pub use lake_manifest::{ExpiredLakePartition, LakeObject, NewLakeObject};

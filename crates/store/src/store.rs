@@ -97,7 +97,9 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(4)
+            // WAL lets readers run beside the one writer: enough connections for
+            // a busy console (writers still queue on the database lock).
+            SqlitePoolOptions::new().max_connections(16)
         };
         let pool_options = pool_options.acquire_timeout(BUSY_TIMEOUT * 2);
         // Switching a brand-new file to WAL takes a lock that SQLite's busy

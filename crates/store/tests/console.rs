@@ -540,3 +540,145 @@ async fn console_filters_combine() {
         .collect();
     assert!(before.iter().all(|n| *n == 0), "{before:?}");
 }
+
+/// The dashboard as a scan of every finding and event would compute it.
+async fn recount(dir: &TempDir, now: DateTime<Utc>) -> (Vec<(i64, i64, i64)>, Vec<(String, i64)>) {
+    let path = dir.path().join("palisade.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let by_rank = sqlx::query_as(
+        "SELECT severity_rank, COUNT(*), SUM(sla_due_at IS NOT NULL AND sla_due_at < ?) \
+         FROM findings WHERE status IN ('open', 'reopened') GROUP BY severity_rank \
+         ORDER BY severity_rank DESC",
+    )
+    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let by_status =
+        sqlx::query_as("SELECT status, COUNT(*) FROM findings GROUP BY status ORDER BY status")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    (by_rank, by_status)
+}
+
+#[tokio::test]
+async fn dashboard_rollups_stay_equal_to_a_recount_through_the_lifecycle() {
+    let (dir, store) = temp_store().await;
+    record(&store, findings(60), at(1, 0)).await;
+    // Half of them fixed: resolved by the next complete run.
+    record(&store, findings(30), at(2, 0)).await;
+    let page = store
+        .findings_page(
+            &FindingQuery {
+                limit: 3,
+                ..Default::default()
+            },
+            at(2, 1),
+        )
+        .await
+        .unwrap();
+    let [a, b, c] = [
+        page.findings[0].id,
+        page.findings[1].id,
+        page.findings[2].id,
+    ];
+    store
+        .suppress_id(a, "accepted", "alice", Some(at(5, 0)), at(2, 2))
+        .await
+        .unwrap();
+    store
+        .suppress_id(b, "accepted", "alice", None, at(2, 2))
+        .await
+        .unwrap();
+    store.unsuppress_id(b, "alice", at(3, 0)).await.unwrap();
+    store
+        .suppress_id(c, "accepted", "alice", None, at(3, 0))
+        .await
+        .unwrap();
+    // The resolved ones come back; `a`'s suppression expires on day 5.
+    record(&store, findings(60), at(6, 0)).await;
+
+    for now in [at(6, 1), at(8, 12), at(30, 0)] {
+        let dashboard = store.dashboard(now, 30).await.unwrap();
+        let (by_rank, by_status) = recount(&dir, now).await;
+        let expected_actionable: i64 = by_rank.iter().map(|r| r.1).sum();
+        assert_eq!(dashboard.actionable as i64, expected_actionable, "{now}");
+        let ranks = ["info", "low", "medium", "high", "critical"];
+        for (rank, open, overdue) in &by_rank {
+            let name = ranks[*rank as usize];
+            let of = |list: &[(Severity, u64)]| {
+                list.iter()
+                    .find(|(s, _)| s.to_string() == name)
+                    .map(|(_, n)| *n as i64)
+                    .unwrap()
+            };
+            assert_eq!(
+                of(&dashboard.actionable_by_severity),
+                *open,
+                "{name} at {now}"
+            );
+            assert_eq!(
+                of(&dashboard.overdue_by_severity),
+                *overdue,
+                "{name} at {now}"
+            );
+        }
+        let suppressed = by_status
+            .iter()
+            .find(|s| s.0 == "suppressed")
+            .map_or(0, |s| s.1);
+        assert_eq!(dashboard.suppressed as i64, suppressed, "{now}");
+        assert_eq!(
+            dashboard.trend.last().unwrap().1 as i64,
+            expected_actionable
+        );
+    }
+    // 60 on day 1; 30 left on day 2 less `a` and `b` suppressed; day 3
+    // trades `b` for `c`; `a` comes back when its suppression ends on day 5;
+    // day 6 brings back the resolved ones (all but `c`, still suppressed).
+    let dashboard = store.dashboard(at(6, 1), 6).await.unwrap();
+    let trend: Vec<u64> = dashboard.trend.iter().map(|t| t.1).collect();
+    assert_eq!(trend, vec![60, 28, 28, 28, 29, 59]);
+    let statuses = store
+        .findings_page(
+            &FindingQuery {
+                status: StatusFilter::All,
+                ..Default::default()
+            },
+            at(6, 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!((statuses.total, statuses.total_is_exact), (60, true));
+}
+
+#[tokio::test]
+async fn filtered_totals_are_capped_and_say_so() {
+    let (_dir, store) = temp_store().await;
+    record(&store, findings(1_200), at(1, 0)).await;
+    let page = |text: &str| {
+        let store = store.clone();
+        let text = text.to_string();
+        async move {
+            store
+                .findings_page(
+                    &FindingQuery {
+                        text: Some(text),
+                        limit: 10,
+                        ..Default::default()
+                    },
+                    at(2, 0),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let many = page("res-").await;
+    assert_eq!((many.total, many.total_is_exact), (1_000, false));
+    let few = page("res-11").await;
+    // res-11, res-110..119, res-1100..1199
+    assert_eq!((few.total, few.total_is_exact), (111, true));
+}

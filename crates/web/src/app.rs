@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, mfa, pages, settings};
+use crate::handlers::{account, admin, api, mfa, pages, settings, tokens};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -136,6 +136,21 @@ pub fn routes() -> Vec<Route> {
             "/settings/sla",
             ManageSettings,
             settings::set_sla,
+        route(get.clone(), "/tokens", SignedIn, tokens::tokens),
+        route(post.clone(), "/tokens", SignedIn, tokens::create_token),
+        route(
+            post.clone(),
+            "/tokens/{id}/revoke",
+            SignedIn,
+            tokens::revoke_token,
+        ),
+        route(get.clone(), "/api/v1/findings", ApiRead, api::list_findings),
+        route(get.clone(), "/api/v1/findings/{id}", ApiRead, api::finding),
+        route(
+            post.clone(),
+            api::SCANS_PATH,
+            ApiWriteFindings,
+            api::upload_scan,
         ),
     ]
 }
@@ -144,19 +159,28 @@ pub fn routes() -> Vec<Route> {
 /// last) the body limit, the timeout, error pages, security headers and
 /// the request log.
 pub fn router(state: AppState) -> Router {
+    let config = state.config().clone();
     let mut router = Router::new();
     for route in routes() {
-        let guarded = route.handler.route_layer(middleware::from_fn_with_state(
-            (state.clone(), route.permission),
-            guard,
-        ));
+        // Scan uploads may be large; every other body is a small form.
+        let body_limit = if route.path == api::SCANS_PATH {
+            api::MAX_UPLOAD_BYTES
+        } else {
+            config.body_limit
+        };
+        let guarded: MethodRouter<AppState> = route
+            .handler
+            .route_layer(middleware::from_fn_with_state(
+                (state.clone(), route.permission),
+                guard,
+            ))
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(body_limit))
+            .layer::<_, std::convert::Infallible>(RequestBodyLimitLayer::new(body_limit));
         router = router.route(route.path, guarded);
     }
-    let config = state.config().clone();
     router
         .fallback(|| async { WebError::NotFound })
         .with_state(state.clone())
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,

@@ -49,6 +49,11 @@ pub enum Permission {
     ReadSettings,
     /// Change settings.
     ManageSettings,
+    /// `/api/...` reads: a bearer token with the `read` scope whose owner may read findings.
+    ApiRead,
+    /// `/api/...` uploads: a bearer token with the `write-findings` scope whose
+    /// owner may write findings.
+    ApiWriteFindings,
 }
 
 impl Permission {
@@ -63,6 +68,18 @@ impl Permission {
             Permission::MfaPending => true,
             Permission::ReadSettings => matches!(role, Admin | Auditor),
             Permission::ManageSettings => matches!(role, Admin),
+            Permission::ApiRead => Permission::ReadFindings.allows(role),
+            Permission::ApiWriteFindings => Permission::WriteFindings.allows(role),
+        }
+    }
+
+    /// The token scope an API permission needs; `None` for console permissions,
+    /// which only a session cookie satisfies.
+    pub fn api_scope(self) -> Option<palisade_store::ApiScope> {
+        match self {
+            Permission::ApiRead => Some(palisade_store::ApiScope::Read),
+            Permission::ApiWriteFindings => Some(palisade_store::ApiScope::WriteFindings),
+            _ => None,
         }
     }
 }
@@ -149,6 +166,23 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
+    if permission.api_scope().is_some() {
+        // Bearer token only: no cookie, no CSRF form field (a browser never
+        // sends the header by itself, so cross-site requests carry no token).
+        let mut response =
+            match crate::api_auth::authenticate(&state, request.headers(), permission).await {
+                Ok(caller) => {
+                    let mut request = request;
+                    request.extensions_mut().insert(caller);
+                    next.run(request).await
+                }
+                Err(error) => error.into_response(),
+            };
+        if let Some(matched) = matched {
+            response.extensions_mut().insert(matched);
+        }
+        return response;
+    }
     let mut response = match check(&state, permission, request).await {
         Ok((request, clear_cookie)) => {
             let mut response = next.run(request).await;

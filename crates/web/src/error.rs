@@ -41,7 +41,7 @@ impl From<palisade_store::Error> for WebError {
     fn from(error: palisade_store::Error) -> Self {
         use palisade_store::Error as E;
         match error {
-            E::NotFound(_) => WebError::NotFound,
+            E::NotFound(_) | E::TokenNotFound(_) => WebError::NotFound,
             E::InvalidInput { .. } | E::Conflict(_) | E::NotSuppressed(_) => {
                 WebError::BadRequest(error.to_string())
             }
@@ -145,5 +145,5 @@ pub fn is_bare_error(response: &Response) -> bool {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html"))
+            .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"))
 }

@@ -22,6 +22,7 @@
 //! crate owns the HTTP surface and the security policy.
 
 pub mod accounts;
+pub mod api_auth;
 pub mod app;
 pub mod authz;
 mod error;

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod assets;
 pub mod audit;
+pub mod demo;
 pub mod detect;
 mod download;
 pub mod findings;
@@ -16,6 +17,8 @@ mod scan_aws;
 pub mod scan_deps;
 mod scan_secrets;
 pub mod serve;
+pub mod tokens;
+pub mod upload;
 pub mod users;
 pub mod vulndb;
 

@@ -12,13 +12,27 @@ use palisade_iac::engine::{self, Progress, ScanOptions, DEFAULT_MAX_FILE_SIZE};
 use palisade_report::{Report, ReportItem};
 use palisade_store::{FindingFilter, NewRun, SlaPolicy, Status};
 
+use super::upload::UploadArgs;
 use super::{block_on, open_store};
 use crate::args::{GlobalArgs, OutputArgs, ScanCommand, ScanIacArgs};
 use crate::config::Config;
 use crate::output::write_report;
 use crate::Outcome;
 
+/// This process's `--upload` target, set once by [`run`] for [`finish`].
+static UPLOAD: std::sync::OnceLock<UploadArgs> = std::sync::OnceLock::new();
+
 pub fn run(global: &GlobalArgs, command: ScanCommand) -> Result<Outcome> {
+    let upload = match &command {
+        ScanCommand::Iac(args) => &args.common.upload,
+        ScanCommand::Secrets(args) => &args.common.upload,
+        ScanCommand::Aws(args) => &args.common.upload,
+        ScanCommand::Deps(args) => &args.common.upload,
+        ScanCommand::Image(args) => &args.common.upload,
+    };
+    if upload.upload.is_some() {
+        let _ = UPLOAD.set(upload.clone());
+    }
     match command {
         ScanCommand::Iac(args) => scan_iac(global, args),
         ScanCommand::Secrets(args) => super::scan_secrets::run(global, args),
@@ -184,6 +198,9 @@ fn finish(
     } else {
         record(global, &result, unchecked_rules, now)?
     };
+    if let Some(target) = UPLOAD.get() {
+        super::upload::upload(target, &result, unchecked_rules, run_is_complete(&result))?;
+    }
     let items: Vec<ReportItem> = result
         .output
         .findings
@@ -232,6 +249,19 @@ fn finish(
     }
 }
 
+/// Whether a run covered its whole scope. A file that failed to parse hides
+/// its findings; resolving them would close problems that are still there,
+/// so such a run is recorded as incomplete. Parts knowingly not supported
+/// (warnings) hide nothing that was ever found.
+fn run_is_complete(result: &ScanResult) -> bool {
+    result
+        .output
+        .errors
+        .iter()
+        .all(palisade_core::ScanError::is_unsupported)
+        && !result.partial
+}
+
 /// Records the run and returns the lifecycle of this scope's findings by fingerprint.
 fn record(
     global: &GlobalArgs,
@@ -239,15 +269,7 @@ fn record(
     unchecked_rules: Option<&[String]>,
     now: chrono::DateTime<Utc>,
 ) -> Result<HashMap<String, palisade_store::StoredFinding>> {
-    // A file that failed to parse hides its findings; resolving them would
-    // close problems that are still there, so such a run is recorded as incomplete.
-    // Parts knowingly not supported (warnings) hide nothing that was ever found.
-    let complete = result
-        .output
-        .errors
-        .iter()
-        .all(palisade_core::ScanError::is_unsupported)
-        && !result.partial;
+    let complete = run_is_complete(result);
     block_on(async {
         let store = open_store(global).await?;
         let run = NewRun {

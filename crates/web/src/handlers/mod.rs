@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod admin;
+pub mod api;
 pub mod mfa;
 pub mod pages;
 pub mod settings;
+pub mod tokens;
 
 use askama::Template;
 use axum::http::{header, StatusCode};

@@ -111,7 +111,7 @@ fn non_empty(value: &str) -> Option<String> {
 }
 
 impl FindingsParams {
-    fn query(&self) -> Result<FindingQuery, WebError> {
+    pub(crate) fn query(&self) -> Result<FindingQuery, WebError> {
         let min_severity = match self.severity.trim() {
             "" => None,
             s => Some(
@@ -192,6 +192,8 @@ struct FindingsListPage {
     layout: Layout,
     lines: Vec<FindingLine>,
     total: u64,
+    /// `false`: more than `total` match (the count stops at a cap).
+    total_is_exact: bool,
     statuses: Vec<Choice>,
     severities: Vec<Choice>,
     engines: Vec<Choice>,
@@ -249,6 +251,7 @@ pub async fn findings(
         layout: Layout::new(&current, "Findings", "findings"),
         lines,
         total: page.total,
+        total_is_exact: page.total_is_exact,
         statuses: choices(
             &[
                 "actionable",

@@ -1,6 +1,7 @@
 //! The console over HTTP: every route for every role, sign-in and its
 //! throttling, sessions, CSRF, headers and the audit trail.
 
+mod api;
 mod auth;
 mod common;
 mod mfa;

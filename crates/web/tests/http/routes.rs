@@ -2,7 +2,7 @@
 //! signed in, gets exactly the expected status.
 
 use axum::http::{Method, StatusCode};
-use palisade_store::Role;
+use palisade_store::{ApiScope, Role};
 use palisade_web::authz::Permission;
 
 use crate::common::{Browser, TestApp, PASSPHRASE};
@@ -71,6 +71,16 @@ fn allowed(
                 ("info", "".into()),
             ],
         ),
+        ("POST", "/tokens") => (
+            ok,
+            vec![
+                ("name", "route test".into()),
+                ("expires", "30".into()),
+                ("read", "on".into()),
+            ],
+        ),
+        ("POST", "/tokens/{id}/revoke") => (redirect, vec![]),
+        ("POST", "/api/v1/scans") => (StatusCode::CREATED, vec![]),
         ("GET", _) => (ok, vec![]),
         other => panic!("route {other:?} has no expected answer in this test: add one"),
     }
@@ -90,16 +100,54 @@ async fn every_route_answers_every_role_as_its_permission_says() {
             Some(role) => Some(app.signed_in(&name, role).await),
             None => None,
         };
+        // The visitor's own API token (both scopes, whatever the role: the
+        // guard must refuse what the role does not allow).
+        let token = match role {
+            Some(_) => Some(
+                crate::api::token_for(&app, &name, &[ApiScope::Read, ApiScope::WriteFindings])
+                    .await,
+            ),
+            None => None,
+        };
         for route in palisade_web::routes() {
-            let path = route.path.replace(
-                "{id}",
-                &if route.path.starts_with("/findings") {
-                    finding
-                } else {
-                    target.id
-                }
-                .to_string(),
-            );
+            let own_token = || async {
+                let user = app.store.user_by_name(&name).await.unwrap();
+                let tokens = app.store.list_api_tokens(user.map(|u| u.id)).await.unwrap();
+                tokens.first().map_or(1, |t| t.id)
+            };
+            let id = if route.path.starts_with("/findings") || route.path.starts_with("/api/") {
+                finding
+            } else if route.path.starts_with("/tokens") {
+                own_token().await
+            } else {
+                target.id
+            };
+            let path = route.path.replace("{id}", &id.to_string());
+            if route.permission.api_scope().is_some() {
+                let body = (route.method == Method::POST).then(|| crate::api::upload(1, false));
+                let reply = crate::api::api(
+                    &app,
+                    route.method.clone(),
+                    &path,
+                    token.as_deref(),
+                    None,
+                    body,
+                )
+                .await;
+                let (success, _) = allowed(&route.method, route.path, true);
+                let expected = match role {
+                    None => StatusCode::UNAUTHORIZED,
+                    Some(role) if route.permission.allows(role) => success,
+                    Some(_) => StatusCode::FORBIDDEN,
+                };
+                assert_eq!(
+                    reply.status, expected,
+                    "{} {} as {name}: {}",
+                    route.method, route.path, reply.body
+                );
+                checked += 1;
+                continue;
+            }
             let (success, mut form) = allowed(&route.method, route.path, role.is_some());
             if route.path == "/users" && route.method == Method::POST {
                 form.push(("username", format!("created-by-{name}")));
