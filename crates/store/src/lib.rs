@@ -70,6 +70,7 @@ mod lake_manifest;
 mod model;
 mod store;
 mod vulndb;
+mod sso;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -94,6 +95,7 @@ pub use model::{
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
 };
 pub use store::Store;
+pub use sso::SsoFlow;
 pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
 
 /// File name of the database inside the palisade home directory.

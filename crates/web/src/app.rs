@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, pages};
+use crate::handlers::{account, admin, pages, sso};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -111,6 +111,8 @@ pub fn routes() -> Vec<Route> {
             admin::enable,
         ),
         route(get.clone(), "/audit", ReadAudit, admin::audit_log),
+        route(get.clone(), "/sso/start", Public, sso::start),
+        route(get.clone(), "/sso/callback", Public, sso::callback),
     ]
 }
 

@@ -23,6 +23,7 @@ pub mod app;
 pub mod authz;
 mod error;
 pub mod handlers;
+pub mod oidc;
 pub mod password;
 pub mod secrets;
 pub mod server;

@@ -15,6 +15,7 @@ mod scan_aws;
 pub mod scan_deps;
 mod scan_secrets;
 pub mod serve;
+pub mod sso;
 pub mod users;
 pub mod vulndb;
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod pages;
+pub mod sso;
 
 use askama::Template;
 use axum::http::{header, StatusCode};

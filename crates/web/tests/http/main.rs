@@ -5,4 +5,5 @@ mod auth;
 mod common;
 mod pages;
 mod routes;
+mod sso;
 mod tls;

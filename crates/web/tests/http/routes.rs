@@ -52,6 +52,8 @@ fn allowed(
         ("POST", "/users") => (ok, vec![("role", "viewer".into())]), // username added per role
         ("POST", "/users/{id}/role") => (redirect, vec![("role", "auditor".into())]),
         ("POST", "/users/{id}/disable") | ("POST", "/users/{id}/enable") => (redirect, vec![]),
+        // Single sign-on is not configured in this test.
+        ("GET", "/sso/start") | ("GET", "/sso/callback") => (StatusCode::NOT_FOUND, vec![]),
         ("GET", _) => (ok, vec![]),
         other => panic!("route {other:?} has no expected answer in this test: add one"),
     }
