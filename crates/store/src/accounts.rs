@@ -138,7 +138,8 @@ impl ThrottleState {
 }
 
 /// The columns of [`UserRow`].
-pub(crate) const USER_COLUMNS: &str = "id, username, role, password_hash, disabled, created_at, updated_at, \
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, role, password_hash, disabled, created_at, updated_at, \
      password_changed_at, last_login_at";
 
 #[derive(sqlx::FromRow)]

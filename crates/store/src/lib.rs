@@ -68,9 +68,9 @@ mod console;
 mod error;
 mod lake_manifest;
 mod model;
+mod sso;
 mod store;
 mod vulndb;
-mod sso;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -94,8 +94,8 @@ pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
 };
-pub use store::Store;
 pub use sso::SsoFlow;
+pub use store::Store;
 pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
 
 /// File name of the database inside the palisade home directory.

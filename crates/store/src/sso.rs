@@ -124,7 +124,10 @@ impl Store {
         .await;
         match linked {
             Ok(_) => {}
-            Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
                 return Err(Error::Conflict(
                     "this single sign-on identity is linked to another user".into(),
                 ))
@@ -153,10 +156,11 @@ impl Store {
 
     /// Whether the user signs in through an identity provider.
     pub async fn has_sso_identity(&self, user_id: i64) -> Result<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sso_identities WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sso_identities WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 

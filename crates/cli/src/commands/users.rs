@@ -247,7 +247,11 @@ async fn set_break_glass(
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
     store.set_break_glass(user.id, on, now).await?;
-    let action = if on { "user.break_glass" } else { "user.break_glass.off" };
+    let action = if on {
+        "user.break-glass"
+    } else {
+        "user.break-glass.off"
+    };
     audit_cli(store, me, action, &user.username, None, now).await?;
     Ok(())
 }

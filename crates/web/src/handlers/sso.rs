@@ -64,7 +64,12 @@ pub async fn start(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Res
         let now = state.now();
         state
             .store()
-            .create_sso_flow(&token_hash(&flow_id), &authorization.flow, now + FLOW_TTL, now)
+            .create_sso_flow(
+                &token_hash(&flow_id),
+                &authorization.flow,
+                now + FLOW_TTL,
+                now,
+            )
             .await?;
         let location = HeaderValue::from_str(&authorization.url)
             .map_err(|_| WebError::internal("authorization URL is not a header value"))?;
@@ -120,11 +125,24 @@ async fn complete(
     let sso = sso(state)?;
     let now = state.now();
     let flow = match read_cookie(headers, flow_cookie_name(state)) {
-        Some(flow_id) => state.store().take_sso_flow(&token_hash(flow_id), now).await?,
+        Some(flow_id) => {
+            state
+                .store()
+                .take_sso_flow(&token_hash(flow_id), now)
+                .await?
+        }
         None => None,
     };
     let Some(flow) = flow else {
-        return refuse(state, ip, None, &SsoError::NoFlow, StatusCode::BAD_REQUEST, FAILED).await;
+        return refuse(
+            state,
+            ip,
+            None,
+            &SsoError::NoFlow,
+            StatusCode::BAD_REQUEST,
+            FAILED,
+        )
+        .await;
     };
     if let Some(error) = query.error {
         // The provider's error code only (a short token), never free text.
@@ -186,7 +204,10 @@ async fn complete(
             ip,
             "user.role",
             Some(user.username.clone()),
-            Some(format!("{} -> {} (from the identity provider)", user.role, role)),
+            Some(format!(
+                "{} -> {} (from the identity provider)",
+                user.role, role
+            )),
         )
         .await?;
         updated
@@ -274,7 +295,15 @@ async fn fail(
         SsoError::NoRole { .. } => "sso.refused",
         _ => "sso.failure",
     };
-    audit(state, "anonymous", ip, action, target, Some(error.to_string())).await
+    audit(
+        state,
+        "anonymous",
+        ip,
+        action,
+        target,
+        Some(error.to_string()),
+    )
+    .await
 }
 
 async fn refuse(
@@ -304,7 +333,7 @@ pub async fn refuse_password_login(
             state,
             &user.username,
             ip,
-            "login.break_glass",
+            "login.break-glass",
             Some(user.username.clone()),
             Some("passphrase sign-in under --sso-only".into()),
         )
@@ -315,7 +344,7 @@ pub async fn refuse_password_login(
         state,
         "anonymous",
         ip,
-        "login.sso_only.refused",
+        "login.sso-only.refused",
         Some(user.username.clone()),
         None,
     )

@@ -66,10 +66,13 @@ fn start_provider(redirect_uri: &str) -> Result<Provider, String> {
         child,
         issuer: String::new(),
     };
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.map_err(|e| format!("provider output: {e}"))?;
         if let Some(issuer) = line.strip_prefix("issuer ") {
             provider.issuer = issuer.trim().to_string();
+            // Keep reading: the provider's notices must not hit a closed pipe.
+            std::thread::spawn(move || lines.for_each(drop));
             return Ok(provider);
         }
     }
@@ -93,10 +96,8 @@ struct Page {
 impl Agent {
     fn new() -> Agent {
         Agent {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            // Redirects are followed by hand, to keep every hop's cookies.
+            client: palisade_web::oidc::http_client().expect("client"),
             cookies: BTreeMap::new(),
         }
     }
@@ -248,7 +249,10 @@ impl Setup {
         assert!(agent.cookie("palisade_sso").is_some(), "flow cookie");
         let to_provider = start.location.expect("redirect to the provider");
         let query: BTreeMap<_, _> = to_provider.query_pairs().into_owned().collect();
-        assert_eq!(query.get("code_challenge_method").map(String::as_str), Some("S256"));
+        assert_eq!(
+            query.get("code_challenge_method").map(String::as_str),
+            Some("S256")
+        );
         for field in ["state", "nonce", "code_challenge"] {
             assert!(query.get(field).is_some_and(|v| v.len() >= 22), "{field}");
         }
@@ -260,8 +264,16 @@ impl Setup {
     async fn password_login(&self, agent: &mut Agent, username: &str, password: &str) -> Page {
         let page = agent.send(&self.url("/login"), None).await;
         let start = page.body.find("name=\"csrf\" value=\"").expect("csrf") + 19;
-        let csrf = page.body[start..].split('"').next().expect("csrf").to_string();
-        let form = [("csrf", csrf.as_str()), ("username", username), ("password", password)];
+        let csrf = page.body[start..]
+            .split('"')
+            .next()
+            .expect("csrf")
+            .to_string();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ];
         agent.send(&self.url("/login"), Some(&form)).await
     }
 
@@ -286,7 +298,13 @@ fn with_param(url: &Url, name: &str, value: &str) -> Url {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .into_owned()
-        .map(|(k, v)| if k == name { (k, value.to_string()) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == name {
+                (k, value.to_string())
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     changed.query_pairs_mut().clear().extend_pairs(pairs);
     changed
@@ -303,25 +321,42 @@ async fn sign_in_through_a_real_provider_creates_the_user_with_the_mapped_role()
 
     let callback = setup.start(&mut agent, "alice").await;
     assert_eq!(
-        callback.query_pairs().find(|(k, _)| k == "iss").map(|(_, v)| v.into_owned()),
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == "iss")
+            .map(|(_, v)| v.into_owned()),
         Some(setup._provider.issuer.clone())
     );
     let back = agent.send(&callback, None).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
     assert_eq!(back.location.as_ref().map(Url::path), Some("/"));
     assert!(agent.cookie("palisade_session").is_some(), "session cookie");
-    assert!(agent.cookie("palisade_sso").is_none(), "flow cookie cleared");
+    assert!(
+        agent.cookie("palisade_sso").is_none(),
+        "flow cookie cleared"
+    );
     let dashboard = agent.send(&setup.url("/users"), None).await;
-    assert_eq!(dashboard.status, StatusCode::OK, "admin pages: {}", dashboard.body);
+    assert_eq!(
+        dashboard.status,
+        StatusCode::OK,
+        "admin pages: {}",
+        dashboard.body
+    );
 
     // alice is in sec-team and eng: the first pair of the map (admin) wins.
-    let user = setup.app.store.user_by_name("alice").await.unwrap().expect("alice");
+    let user = setup
+        .app
+        .store
+        .user_by_name("alice")
+        .await
+        .unwrap()
+        .expect("alice");
     assert_eq!(user.role, Role::Admin);
     assert!(user.password_hash.is_none(), "no passphrase for SSO users");
     let linked = setup
         .app
         .store
-        .user_by_sso_identity(&setup._provider.issuer, "sub-alice")
+        .user_by_sso_identity(&setup._provider.issuer, "alice")
         .await
         .unwrap()
         .expect("linked by issuer and subject");
@@ -350,7 +385,7 @@ async fn sign_in_through_a_real_provider_creates_the_user_with_the_mapped_role()
     let sso_bob = setup
         .app
         .store
-        .user_by_sso_identity(&setup._provider.issuer, "sub-bob")
+        .user_by_sso_identity(&setup._provider.issuer, "bob")
         .await
         .unwrap()
         .expect("bob linked");
@@ -367,24 +402,56 @@ async fn the_provider_decides_the_role_at_every_sign_in_and_changes_are_audited(
     };
     let mut agent = Agent::new();
     let callback = setup.start(&mut agent, "auditor1").await;
-    assert_eq!(agent.send(&callback, None).await.status, StatusCode::SEE_OTHER);
-    let user = setup.app.store.user_by_name("auditor1").await.unwrap().unwrap();
+    assert_eq!(
+        agent.send(&callback, None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let user = setup
+        .app
+        .store
+        .user_by_name("auditor1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.role, Role::Auditor);
     // An administrator changes the role locally; the next sign-in restores the provider's.
     let now = chrono::Utc::now();
-    setup.app.store.set_user_role(user.id, Role::Admin, now).await.unwrap();
+    setup
+        .app
+        .store
+        .set_user_role(user.id, Role::Admin, now)
+        .await
+        .unwrap();
     let mut again = Agent::new();
     let callback = setup.start(&mut again, "auditor1").await;
-    assert_eq!(again.send(&callback, None).await.status, StatusCode::SEE_OTHER);
-    let user = setup.app.store.user_by_name("auditor1").await.unwrap().unwrap();
+    assert_eq!(
+        again.send(&callback, None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let user = setup
+        .app
+        .store
+        .user_by_name("auditor1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.role, Role::Auditor);
     let changes = setup.audit("user.role").await;
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].actor, "sso");
-    assert!(changes[0].detail.as_deref().unwrap_or("").contains("admin -> auditor"));
+    assert!(changes[0]
+        .detail
+        .as_deref()
+        .unwrap_or("")
+        .contains("admin -> auditor"));
 
     // A disabled account stays out.
-    setup.app.store.set_user_disabled(user.id, true, now).await.unwrap();
+    setup
+        .app
+        .store
+        .set_user_disabled(user.id, true, now)
+        .await
+        .unwrap();
     let mut third = Agent::new();
     let callback = setup.start(&mut third, "auditor1").await;
     let refused = third.send(&callback, None).await;
@@ -418,7 +485,12 @@ async fn forged_state_replayed_codes_and_unmapped_groups_are_refused_and_audited
     assert_eq!(first.send(&used, None).await.status, StatusCode::SEE_OTHER);
     let mut replayer = Agent::new();
     let fresh = setup.start(&mut replayer, "bob").await;
-    let old_code = used.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let old_code = used
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let replayed = with_param(&fresh, "code", &old_code);
     let refused = replayer.send(&replayed, None).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
@@ -427,13 +499,21 @@ async fn forged_state_replayed_codes_and_unmapped_groups_are_refused_and_audited
     // A provider error in the callback.
     let mut denied = Agent::new();
     let callback = setup.start(&mut denied, "bob").await;
-    let state = callback.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let state = callback
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let mut error = setup.url("/sso/callback");
     error
         .query_pairs_mut()
         .append_pair("error", "access_denied")
         .append_pair("state", &state);
-    assert_eq!(denied.send(&error, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        denied.send(&error, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // A user in no mapped group, and no default role.
     let mut mallory = Agent::new();
@@ -441,10 +521,19 @@ async fn forged_state_replayed_codes_and_unmapped_groups_are_refused_and_audited
     let refused = mallory.send(&callback, None).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert!(refused.body.contains("not in a group"), "{}", refused.body);
-    assert!(setup.app.store.user_by_name("mallory").await.unwrap().is_none());
+    assert!(setup
+        .app
+        .store
+        .user_by_name("mallory")
+        .await
+        .unwrap()
+        .is_none());
 
     let failures = setup.audit("sso.failure").await;
-    let details: Vec<&str> = failures.iter().filter_map(|r| r.detail.as_deref()).collect();
+    let details: Vec<&str> = failures
+        .iter()
+        .filter_map(|r| r.detail.as_deref())
+        .collect();
     for expected in [
         "state mismatch",
         "no sign-in in progress",
@@ -458,11 +547,18 @@ async fn forged_state_replayed_codes_and_unmapped_groups_are_refused_and_audited
     }
     let refused = setup.audit("sso.refused").await;
     assert_eq!(refused.len(), 1);
-    assert!(refused[0].detail.as_deref().unwrap_or("").contains("groups"));
+    assert!(refused[0]
+        .detail
+        .as_deref()
+        .unwrap_or("")
+        .contains("groups"));
     // Nothing secret in the audit log.
     for record in failures.iter().chain(&refused) {
         let text = format!("{:?} {:?}", record.target, record.detail);
-        assert!(!text.contains(&old_code) && !text.contains(CLIENT_SECRET), "{text}");
+        assert!(
+            !text.contains(&old_code) && !text.contains(CLIENT_SECRET),
+            "{text}"
+        );
     }
 }
 
@@ -488,18 +584,25 @@ async fn sso_only_refuses_passphrases_except_for_break_glass_accounts() {
     assert!(refused.body.contains("Passphrase sign-in is turned off"));
     assert!(carol.cookie("palisade_session").is_none());
     // A wrong passphrase still gets the usual answer.
-    let wrong = setup.password_login(&mut carol, "carol", "not her passphrase").await;
+    let wrong = setup
+        .password_login(&mut carol, "carol", "not her passphrase")
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 
     let mut admin_browser = Agent::new();
-    let allowed = setup.password_login(&mut admin_browser, "breakglass", PASSPHRASE).await;
+    let allowed = setup
+        .password_login(&mut admin_browser, "breakglass", PASSPHRASE)
+        .await;
     assert_eq!(allowed.status, StatusCode::SEE_OTHER, "{}", allowed.body);
     assert!(admin_browser.cookie("palisade_session").is_some());
-    assert_eq!(setup.audit("login.sso_only.refused").await.len(), 1);
-    assert_eq!(setup.audit("login.break_glass").await.len(), 1);
+    assert_eq!(setup.audit("login.sso-only.refused").await.len(), 1);
+    assert_eq!(setup.audit("login.break-glass").await.len(), 1);
 
     // And SSO itself works under --sso-only.
     let mut agent = Agent::new();
     let callback = setup.start(&mut agent, "bob").await;
-    assert_eq!(agent.send(&callback, None).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        agent.send(&callback, None).await.status,
+        StatusCode::SEE_OTHER
+    );
 }

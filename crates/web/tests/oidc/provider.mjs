@@ -8,6 +8,9 @@
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
+// Notices after the issuer line must not kill the provider if no one reads them.
+process.stdout.on('error', () => {});
+
 const users = {
   alice: { email: 'alice@example.com', preferred_username: 'alice', groups: ['sec-team', 'eng'] },
   bob: { email: 'bob@example.com', preferred_username: 'bob', groups: ['eng'] },
@@ -45,7 +48,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
       return {
         accountId: id,
         async claims() {
-          return { sub: `sub-${id}`, email_verified: true, ...user };
+          return { sub: id, email_verified: true, ...user };
         },
       };
     },
