@@ -138,11 +138,12 @@ impl ThrottleState {
 }
 
 /// The columns of [`UserRow`].
-const USER_COLUMNS: &str = "id, username, role, password_hash, disabled, created_at, updated_at, \
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, role, password_hash, disabled, created_at, updated_at, \
      password_changed_at, last_login_at";
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     username: String,
     role: String,
@@ -155,7 +156,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn parse(self) -> Result<User> {
+    pub(crate) fn parse(self) -> Result<User> {
         let opt = |what: &str, v: Option<String>| v.map(|v| parse_ts(what, &v)).transpose();
         Ok(User {
             id: self.id,
@@ -212,7 +213,7 @@ pub fn validate_username(username: &str) -> Result<()> {
     Ok(())
 }
 
-async fn insert_user(
+pub(crate) async fn insert_user(
     conn: &mut SqliteConnection,
     username: &str,
     role: Role,

@@ -71,6 +71,7 @@ mod lake_manifest;
 mod mfa;
 mod model;
 mod settings;
+mod sso;
 mod store;
 mod vulndb;
 
@@ -100,6 +101,7 @@ pub use model::{
     FindingEvent, FindingFilter, NewRun, ParseStatusError, RunCounts, RunSummary, SlaPolicy,
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
 };
+pub use sso::SsoFlow;
 pub use store::Store;
 pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
 

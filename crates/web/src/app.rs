@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, api, mfa, pages, settings, tokens};
+use crate::handlers::{account, admin, api, mfa, pages, settings, sso, tokens};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -136,6 +136,7 @@ pub fn routes() -> Vec<Route> {
             "/settings/sla",
             ManageSettings,
             settings::set_sla,
+        ),
         route(get.clone(), "/tokens", SignedIn, tokens::tokens),
         route(post.clone(), "/tokens", SignedIn, tokens::create_token),
         route(
@@ -152,6 +153,8 @@ pub fn routes() -> Vec<Route> {
             ApiWriteFindings,
             api::upload_scan,
         ),
+        route(get.clone(), "/sso/start", Public, sso::start),
+        route(get.clone(), "/sso/callback", Public, sso::callback),
     ]
 }
 

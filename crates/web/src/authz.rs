@@ -120,10 +120,22 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
 
 /// Whether a session may still be used at `now`.
 pub fn session_is_live(session: &Session, user: &User, idle: Duration, now: DateTime<Utc>) -> bool {
+    session_is_live_with(session, user, false, idle, now)
+}
+
+/// [`session_is_live`] for a user who may have no passphrase because they
+/// sign in through single sign-on (`federated`).
+pub fn session_is_live_with(
+    session: &Session,
+    user: &User,
+    federated: bool,
+    idle: Duration,
+    now: DateTime<Utc>,
+) -> bool {
     now < session.expires_at
         && now < session.last_seen_at + idle
         && !user.disabled
-        && user.password_hash.is_some()
+        && (user.password_hash.is_some() || federated)
 }
 
 /// Activity is written back at most this often, to spare the database a write per request.
@@ -142,7 +154,8 @@ async fn current_user(
     let Some((session, user)) = store.session_with_user(&hash).await? else {
         return Ok((None, true));
     };
-    if !session_is_live(&session, &user, state.config().session_idle, now) {
+    let federated = user.password_hash.is_none() && store.has_sso_identity(user.id).await?;
+    if !session_is_live_with(&session, &user, federated, state.config().session_idle, now) {
         store.delete_session(&hash).await?;
         return Ok((None, true));
     }

@@ -28,6 +28,7 @@ pub mod authz;
 mod error;
 pub mod handlers;
 pub mod mfa;
+pub mod oidc;
 pub mod password;
 pub mod secrets;
 pub mod server;

@@ -52,7 +52,12 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value; `max_age` `None` makes a browser-session cookie,
 /// `Some(0)` deletes it.
-fn cookie(config: &WebConfig, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+pub(crate) fn cookie(
+    config: &WebConfig,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+) -> HeaderValue {
     let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if config.secure_cookies {
         text.push_str("; Secure");

@@ -73,6 +73,10 @@ pub struct WebConfig {
     /// Where browsers reach the console (`https://palisade.example.com`), for
     /// the links it hands out; no trailing slash.
     pub public_url: String,
+    /// OpenID Connect single sign-on, when configured.
+    pub sso: Option<Arc<crate::oidc::Sso>>,
+    /// Refuse passphrase sign-in except for break-glass accounts.
+    pub sso_only: bool,
 }
 
 impl Default for WebConfig {
@@ -88,6 +92,8 @@ impl Default for WebConfig {
             request_timeout: std::time::Duration::from_secs(30),
             body_limit: 64 * 1024,
             public_url: "https://127.0.0.1:8080".to_string(),
+            sso: None,
+            sso_only: false,
         }
     }
 }

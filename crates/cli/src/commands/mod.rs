@@ -19,6 +19,7 @@ mod scan_secrets;
 pub mod serve;
 pub mod tokens;
 pub mod upload;
+pub mod sso;
 pub mod users;
 pub mod vulndb;
 

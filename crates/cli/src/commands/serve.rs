@@ -41,6 +41,8 @@ pub struct ServeArgs {
     /// (default: from --bind and the TLS choice).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub sso: super::sso::SsoArgs,
 }
 
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
@@ -69,7 +71,17 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
         .unwrap_or_else(|| format!("{}://{}", if https { "https" } else { "http" }, args.bind))
         .trim_end_matches('/')
         .to_string();
+    let sso = super::sso::configure(&args.sso, &public_url)?;
+    if let Some(sso) = &sso {
+        println!(
+            "Single sign-on through {} (redirect URL {})",
+            sso.config().issuer,
+            sso.redirect_url()
+        );
+    }
     let config = WebConfig {
+        sso,
+        sso_only: args.sso.sso_only,
         secure_cookies: https,
         hsts: https,
         public_url: public_url.clone(),

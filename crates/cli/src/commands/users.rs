@@ -32,6 +32,16 @@ pub enum UsersCommand {
     /// Remove a user's second factor and recovery codes (lost authenticator);
     /// their sessions end. They enrol again at sign-in if MFA is required.
     ResetMfa(NameArgs),
+    /// Mark an account break-glass: it may still sign in with a passphrase
+    /// when the console runs with --sso-only (--off removes the mark).
+    BreakGlass(BreakGlassArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BreakGlassArgs {
+    pub username: String,
+    #[arg(long)]
+    pub off: bool,
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +52,9 @@ pub struct CreateArgs {
     /// Read the passphrase from standard input instead of printing an enrolment link.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Break-glass account: may sign in with a passphrase under `serve --sso-only`.
+    #[arg(long)]
+    pub break_glass: bool,
     #[command(flatten)]
     pub url: UrlArgs,
 }
@@ -134,6 +147,9 @@ async fn execute(store: &Store, command: UsersCommand) -> Result<()> {
                 now,
             )
             .await?;
+            if args.break_glass {
+                set_break_glass(store, &me, &user, true, now).await?;
+            }
             match token {
                 Some(token) => println!(
                     "created {} ({}). Send them this one-time link (valid one hour):\n  {}",
@@ -148,6 +164,8 @@ async fn execute(store: &Store, command: UsersCommand) -> Result<()> {
             for user in store.list_users().await? {
                 let status = if user.disabled {
                     "disabled"
+                } else if user.password_hash.is_none() && store.has_sso_identity(user.id).await? {
+                    "sso"
                 } else if user.password_hash.is_none() {
                     "invited"
                 } else {
@@ -227,6 +245,35 @@ async fn execute(store: &Store, command: UsersCommand) -> Result<()> {
             .await?;
             eprintln!("{}: {detail}", user.username);
         }
+        UsersCommand::BreakGlass(args) => {
+            let user = find(store, &args.username).await?;
+            set_break_glass(store, &me, &user, !args.off, now).await?;
+            if args.off {
+                eprintln!("{} is no longer a break-glass account", user.username);
+            } else {
+                eprintln!(
+                    "{} is a break-glass account: passphrase sign-in stays open under --sso-only",
+                    user.username
+                );
+            }
+        }
     }
+    Ok(())
+}
+
+async fn set_break_glass(
+    store: &Store,
+    me: &str,
+    user: &User,
+    on: bool,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    store.set_break_glass(user.id, on, now).await?;
+    let action = if on {
+        "user.break-glass"
+    } else {
+        "user.break-glass.off"
+    };
+    audit_cli(store, me, action, &user.username, None, now).await?;
     Ok(())
 }

@@ -35,6 +35,10 @@ struct LoginPage<'a> {
     csrf: String,
     username: String,
     message: Option<&'a str>,
+    /// Offer "Sign in with SSO".
+    sso: bool,
+    /// Passphrases are for break-glass accounts only.
+    sso_only: bool,
 }
 
 /// A fresh pre-session token and the response headers that set it.
@@ -45,7 +49,7 @@ fn pre_session(state: &AppState) -> Result<(String, HeaderMap), WebError> {
     Ok((token, headers))
 }
 
-fn login_page(
+pub(crate) fn login_page(
     state: &AppState,
     status: StatusCode,
     username: &str,
@@ -57,6 +61,8 @@ fn login_page(
         csrf,
         username: username.to_string(),
         message,
+        sso: state.config().sso.is_some(),
+        sso_only: state.config().sso_only,
     };
     Ok((headers, html(status, &page)?).into_response())
 }
@@ -158,6 +164,9 @@ pub async fn login(
             );
         }
     };
+    if let Some(refused) = super::sso::refuse_password_login(&state, &user, &ip).await? {
+        return Ok(refused);
+    }
     store.clear_login_failures(&account_key).await?;
     if let Some(second_step) = super::mfa::second_step(&state, &headers, &user, now).await? {
         return Ok(second_step);
@@ -177,7 +186,7 @@ pub async fn login(
 
 /// Ends any session the browser had and starts a new one with a new id (so
 /// an id planted before sign-in is worthless), then redirects to `to`.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     request_headers: &HeaderMap,
     user: &User,

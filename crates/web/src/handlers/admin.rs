@@ -41,6 +41,9 @@ fn lines(users: Vec<User>, me: i64, with_mfa: &[i64]) -> Vec<UserLine> {
         .map(|u| UserLine {
             status: if u.disabled {
                 "disabled"
+            } else if u.password_hash.is_none() && u.last_login_at.is_some() {
+                // Only single sign-on signs in a user without a passphrase.
+                "single sign-on"
             } else if u.password_hash.is_none() {
                 "invited"
             } else {

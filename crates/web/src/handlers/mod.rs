@@ -7,6 +7,7 @@ pub mod mfa;
 pub mod pages;
 pub mod settings;
 pub mod tokens;
+pub mod sso;
 
 use askama::Template;
 use axum::http::{header, StatusCode};

@@ -7,4 +7,5 @@ mod common;
 mod mfa;
 mod pages;
 mod routes;
+mod sso;
 mod tls;
