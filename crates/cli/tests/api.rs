@@ -213,7 +213,7 @@ fn a_scan_uploaded_with_a_token_shows_up_through_the_api() {
     let local_count = local["findings"].as_array().map_or(0, Vec::len);
     assert!(local_count > 0, "{stdout}");
 
-    let page = api_json(port, "/api/v1/findings?limit=500", &token);
+    let page = api_json(port, "/api/v1/findings?status=all&limit=500", &token);
     let findings = page["findings"].as_array().expect("findings");
     assert_eq!(
         findings.len(),
@@ -223,7 +223,11 @@ fn a_scan_uploaded_with_a_token_shows_up_through_the_api() {
     assert!(findings.iter().all(|f| f["engine"] == "iac"));
     let first = findings[0]["id"].as_i64().expect("id");
     let one = api_json(port, &format!("/api/v1/findings/{first}"), &token);
-    assert_eq!(one["history"][0]["to_status"], "open", "{one}");
+    assert_eq!(one["id"], first, "{one}");
+    assert!(
+        !one["history"].as_array().expect("history").is_empty(),
+        "{one}"
+    );
 
     // Failures: one line naming the server, non-zero exit, no token shown.
     let scan = |env_token: Option<&str>, url: &str| {

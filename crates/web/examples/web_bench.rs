@@ -76,7 +76,7 @@ async fn seed(db: &str, count: usize) -> Result<(), BoxError> {
     let store = Store::open(db).await?;
     let started = Instant::now();
     let now = chrono::Utc::now();
-    for engine in 0..ENGINES.len() {
+    for (engine, (name, _)) in ENGINES.iter().enumerate() {
         let share = count / ENGINES.len() + usize::from(engine < count % ENGINES.len());
         // Found a while ago (so some are past their SLA), seen again now.
         let first = now - chrono::Duration::days(20 + 5 * engine as i64);
@@ -87,7 +87,7 @@ async fn seed(db: &str, count: usize) -> Result<(), BoxError> {
                 inputs_scanned: 1,
             };
             let run = NewRun {
-                engine: ENGINES[engine].0.into(),
+                engine: (*name).into(),
                 scope: "/bench".into(),
                 started_at: when,
             };
