@@ -53,7 +53,7 @@ fn break_glass_accounts_are_created_marked_and_unmarked_with_an_audit_record() {
             "--break-glass",
         ])
         .arg("--password-stdin")
-        .write_stdin("a long rescue passphrase here\n")
+        .write_stdin("a long emergency passphrase here\n")
         .assert()
         .success();
     assert_eq!(last_audit_action(&home), "user.break-glass");
