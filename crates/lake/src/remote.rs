@@ -172,7 +172,9 @@ impl Remote {
         while let Some(result) = deleted.next().await {
             match result {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(error) => return Err(self.error(relatives.first().map_or("", |r| r), error)),
+                Err(error) => {
+                    return Err(self.error(relatives.first().map_or("", String::as_str), error))
+                }
             }
         }
         Ok(())
