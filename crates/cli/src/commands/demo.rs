@@ -171,8 +171,7 @@ fn seed(home: &Path, database: &Path) -> Result<()> {
 /// A passphrase of 120 random bits in groups, printed once.
 fn random_passphrase() -> Result<String> {
     let hex = palisade_web::secrets::random_token()?;
-    Ok(hex[..30]
-        .as_bytes()
+    Ok(hex.as_bytes()[..30]
         .chunks(6)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
@@ -243,6 +242,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> Result<Outcome> {
             tls_self_signed: false,
             behind_tls_proxy: false,
             public_url: None,
+            sso: Default::default(),
         },
     )
 }

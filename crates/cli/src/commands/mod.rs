@@ -17,9 +17,9 @@ mod scan_aws;
 pub mod scan_deps;
 mod scan_secrets;
 pub mod serve;
+pub mod sso;
 pub mod tokens;
 pub mod upload;
-pub mod sso;
 pub mod users;
 pub mod vulndb;
 

@@ -6,8 +6,8 @@ pub mod api;
 pub mod mfa;
 pub mod pages;
 pub mod settings;
-pub mod tokens;
 pub mod sso;
+pub mod tokens;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
