@@ -19,7 +19,7 @@ findings="${1:-100000}"
 clients="${2:-16}"
 seconds="${3:-30}"
 profile="${PROFILE:-bench-fast}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade-target}"
 server_kind="${SERVER:-palisade}"
 if [[ "$server_kind" == palisade ]]; then
   cargo build --profile "$profile" --locked -q -p palisade --bin palisade
