@@ -100,7 +100,7 @@ async fn seed(db: &str, count: usize) -> Result<(), BoxError> {
     create_user(
         &store,
         &config,
-        "bench",
+        "load-client",
         Role::Viewer,
         Some("benchmark passphrase"),
         now,
@@ -164,7 +164,7 @@ async fn sign_in(client: &HttpClient, base: &str, passphrase: &str) -> Result<St
         .and_then(|s| s.split('"').next())
         .ok_or("no csrf field on the sign-in page")?;
     let form = serde_urlencoded::to_string([
-        ("username", "bench"),
+        ("username", "load-client"),
         ("password", passphrase),
         ("csrf", csrf),
     ])
