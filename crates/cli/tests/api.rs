@@ -5,11 +5,13 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
 use assert_cmd::Command;
 use tempfile::TempDir;
+mod console;
+use console::Server;
 
 fn palisade(home: &std::path::Path) -> Command {
     let mut command = Command::cargo_bin("palisade").expect("binary");
@@ -18,16 +20,6 @@ fn palisade(home: &std::path::Path) -> Command {
         .env_remove("PALISADE_DATABASE_URL")
         .env("USER", "tester");
     command
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn free_port() -> u16 {

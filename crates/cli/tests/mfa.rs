@@ -3,20 +3,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use assert_cmd::Command;
 use chrono::Utc;
 use palisade_store::{NewSession, Store};
 use tempfile::TempDir;
-
-fn palisade(home: &TempDir) -> Command {
-    let mut command = Command::cargo_bin("palisade").expect("binary");
-    command
-        .env("PALISADE_HOME", home.path())
-        .env_remove("PALISADE_DATABASE_URL")
-        .env_remove("PALISADE_MASTER_KEY")
-        .env("USER", "tester");
-    command
-}
+mod console;
+use console::palisade;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

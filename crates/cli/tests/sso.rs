@@ -3,31 +3,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
+mod console;
+use console::{palisade, Server};
 
 const SECRET: &str = "client-secret-that-must-not-leak";
-
-fn palisade(home: &TempDir) -> Command {
-    let mut command = Command::cargo_bin("palisade").expect("binary");
-    command
-        .env("PALISADE_HOME", home.path())
-        .env_remove("PALISADE_DATABASE_URL")
-        .env("USER", "tester");
-    command
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn last_audit_action(home: &TempDir) -> String {
     let listed = palisade(home)

@@ -3,30 +3,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
-use assert_cmd::Command;
-use tempfile::TempDir;
-
-fn palisade(home: &TempDir) -> Command {
-    let mut command = Command::cargo_bin("palisade").expect("binary");
-    command
-        .env("PALISADE_HOME", home.path())
-        .env_remove("PALISADE_DATABASE_URL")
-        .env("USER", "tester");
-    command
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod console;
+use console::{palisade, Server};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
