@@ -5,6 +5,7 @@
 #   bash bench/lake.sh                 # 5,000,000 events over 30 days
 #   EVENTS=1000000 bash bench/lake.sh  # a smaller run
 #   KEEP=1 bash bench/lake.sh          # keep the generated logs and lake (in $WORK)
+#   PROFILE=bench-fast bash bench/lake.sh  # release without LTO: a much shorter build
 #
 # 1. `lakebench generate` (crates/lake/examples/lakebench.rs, release build)
 #    writes realistic CloudTrail files in the layout CloudTrail delivers to S3
@@ -26,16 +27,18 @@ RUNS="${RUNS:-3}"
 WORK="${WORK:-$(mktemp -d /tmp/palisade-lake-bench.XXXXXX)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/palisade-target}"
 
-cargo build --release --locked -q -p palisade-lake --example lakebench
-BENCH="$CARGO_TARGET_DIR/release/examples/lakebench"
+PROFILE="${PROFILE:-release}"
+cargo build --profile "$PROFILE" --locked -q -p palisade-lake --example lakebench
+BENCH="$CARGO_TARGET_DIR/$PROFILE/examples/lakebench"
 
 VENV="${PALISADE_VENV:-$HOME/.cache/palisade-venv}"
-if ! "$VENV/bin/python" -c "import duckdb" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import duckdb, pytz" 2>/dev/null; then
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'duckdb==1.*'
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'duckdb==1.*' pytz
 fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "build profile: $PROFILE"
 echo "work dir: $WORK"
 if [ ! -d "$WORK/logs/AWSLogs" ]; then
   "$BENCH" generate "$WORK/logs" "$EVENTS" "$DAYS"

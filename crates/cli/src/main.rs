@@ -44,6 +44,17 @@ fn return_freed_memory_promptly() {
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
 }
 
+/// Has the allocator keep freed memory for a second before handing it back.
+/// Log ingest frees and reallocates megabyte buffers for every object on
+/// every thread (decompressed files, Arrow builders, Parquet pages); handed
+/// back after 10 ms they are faulted in again at once. On 833,000 CloudTrail
+/// events that was 850,000 page faults and a quarter of the CPU time in the
+/// kernel, against 73,000 faults with a second's delay.
+fn keep_freed_memory_for_reuse() {
+    // SAFETY: as in `return_freed_memory_promptly`.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+}
+
 /// What a successful command tells the process to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -55,6 +66,9 @@ pub enum Outcome {
 fn main() -> ExitCode {
     return_freed_memory_promptly();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Logs(args::LogsCommand::Ingest(_))) {
+        keep_freed_memory_for_reuse();
+    }
     init_logging(cli.global.log_format, cli.global.verbose, cli.global.quiet);
     match run(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

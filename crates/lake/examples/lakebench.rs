@@ -20,6 +20,22 @@ use rayon::prelude::*;
 
 type Failure = Box<dyn std::error::Error>;
 
+// The allocator of the `palisade` binary, set up as `palisade logs ingest`
+// sets it up (crates/cli/src/main.rs), so ingest is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+extern "C" {
+    // mimalloc's C API, from the library the allocator above links in.
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` (`mimalloc.h`): keep freed memory for a second.
+fn keep_freed_memory_for_reuse() {
+    // SAFETY: `mi_option_set` only stores the value.
+    unsafe { mi_option_set(15, 1000) };
+}
+
 fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -37,6 +53,7 @@ fn main() -> Result<(), Failure> {
 }
 
 fn ingest(lake: &Path, input: &Path) -> Result<(), Failure> {
+    keep_freed_memory_for_reuse();
     let lake = Lake::new(lake);
     let paths = discover(Source::CloudTrail, input)?;
     let compressed: u64 = paths
@@ -81,11 +98,13 @@ fn query(lake: &Path, runs: u32, sql: &str) -> Result<(), Failure> {
         .build()?;
     let lake = Lake::new(lake);
     runtime.block_on(async {
+        // One session for all runs, as DuckDB's side keeps one connection.
+        let ctx = lake.session().await?;
         let mut best = f64::MAX;
         let mut rows = 0;
         for _ in 0..runs.max(1) {
             let started = Instant::now();
-            let result = lake.query(sql).await?;
+            let result = Lake::query_in(&ctx, sql).await?;
             best = best.min(started.elapsed().as_secs_f64());
             rows = result.rows();
         }

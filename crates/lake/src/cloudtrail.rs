@@ -552,7 +552,7 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
             ExtraValue::Bool(record.read_only.as_bool()),
             ExtraValue::Bool(mfa),
         ],
-        raw: String::from_utf8_lossy(raw).into_owned(),
+        raw: crate::lenient::raw_text(raw),
     })
 }
 

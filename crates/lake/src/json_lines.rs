@@ -368,7 +368,7 @@ fn normalise(
             ExtraValue::Text(user_id),
             ExtraValue::Text(text(object, mapping, "service")),
         ],
-        raw: String::from_utf8_lossy(raw).into_owned(),
+        raw: crate::lenient::raw_text(raw),
     })
 }
 

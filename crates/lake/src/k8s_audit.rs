@@ -205,7 +205,7 @@ fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
             ExtraValue::Int(code),
             ExtraValue::Text(owned(decision)),
         ],
-        raw: String::from_utf8_lossy(raw).into_owned(),
+        raw: crate::lenient::raw_text(raw),
     })
 }
 

@@ -147,6 +147,12 @@ impl Lake {
     /// create, change or write anything are refused.
     pub async fn query(&self, sql: &str) -> Result<QueryResult> {
         let ctx = self.session().await?;
+        Lake::query_in(&ctx, sql).await
+    }
+
+    /// [`Lake::query`] in a session made by [`Lake::session`], so several
+    /// queries share one (its listing and Parquet metadata caches).
+    pub async fn query_in(ctx: &SessionContext, sql: &str) -> Result<QueryResult> {
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)

@@ -308,3 +308,43 @@ async fn a_lake_on_object_storage_ingests_queries_compacts_and_expires() {
         "n\n12000\n"
     );
 }
+
+/// Every day's file is encoded on a thread of its own, and objects are
+/// parsed on every core: the files must still not depend on thread timing.
+#[test]
+fn parallel_ingest_writes_the_same_bytes_every_time() {
+    let files = |dir: &TempDir| -> Vec<(String, Vec<u8>)> {
+        let lake = Lake::new(dir.path());
+        let mut batch = lake
+            .begin(Source::CloudTrail)
+            .with_row_group_rows(ROW_GROUP_ROWS);
+        let items: Vec<(String, InputObject)> = objects()
+            .into_iter()
+            .map(|object| (object.key.clone(), object))
+            .collect();
+        batch
+            .add_parallel(items, Ok, &HashSet::new())
+            .expect("lake writable");
+        let summary = batch.commit().expect("committed");
+        let mut files: Vec<(String, Vec<u8>)> = summary
+            .files
+            .iter()
+            .map(|path| {
+                let relative = path.strip_prefix(dir.path()).expect("inside the lake");
+                (
+                    relative.display().to_string(),
+                    std::fs::read(path).expect("part file readable"),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let (first, second) = (
+        TempDir::new().expect("tempdir"),
+        TempDir::new().expect("tempdir"),
+    );
+    let first = files(&first);
+    assert_eq!(first.len(), DAYS.len());
+    assert_eq!(first, files(&second));
+}
