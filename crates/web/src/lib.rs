@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod api_auth;
 pub mod app;
 pub mod authz;
+pub mod client_ip;
 mod error;
 pub mod handlers;
 pub mod mfa;
