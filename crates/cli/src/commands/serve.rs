@@ -76,9 +76,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
     let sso = super::sso::configure(&args.sso, &public_url)?;
     if let Some(sso) = &sso {
         println!(
-            "Single sign-on through {} (redirect URL {})",
+            "Single sign-on through {} (redirect URL {}, post-logout redirect URL {})",
             sso.config().issuer,
-            sso.redirect_url()
+            sso.redirect_url(),
+            sso.post_logout_url()
         );
     }
     let trusted_proxies = super::proxy::configure(&args.proxy)?;

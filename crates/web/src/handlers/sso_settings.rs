@@ -135,24 +135,26 @@ impl AppState {
 
 /// The provider client for stored settings.
 fn build(state: &AppState, stored: &StoredSsoSettings) -> Result<Sso, WebError> {
-    let secret = match &stored.client_secret_sealed {
-        Some(sealed) => {
-            let plain = state
-                .vault()?
-                .open_sealed(sealed, SECRET_CONTEXT)
-                .map_err(|e| WebError::internal(format!("opening the SSO client secret: {e}")))?;
-            Some(
-                String::from_utf8(plain.to_vec())
-                    .map_err(|_| WebError::internal("the SSO client secret is not UTF-8"))?,
-            )
-        }
-        None => None,
-    };
+    let secret = open_secret(state, stored.client_secret_sealed.as_deref())?;
     let config = config_from(&stored.settings, secret).map_err(|e| match e {
         FormError(message) => WebError::internal(message),
     })?;
     Sso::new(config, &state.config().public_url)
         .map_err(|e| WebError::internal(format!("SSO settings: {e}")))
+}
+
+/// The client secret in clear, from its sealed form.
+fn open_secret(state: &AppState, sealed: Option<&str>) -> Result<Option<String>, WebError> {
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let plain = state
+        .vault()?
+        .open_sealed(sealed, SECRET_CONTEXT)
+        .map_err(|e| WebError::internal(format!("opening the SSO client secret: {e}")))?;
+    String::from_utf8(plain.to_vec())
+        .map(Some)
+        .map_err(|_| WebError::internal("the SSO client secret is not UTF-8"))
 }
 
 /// A field the administrator must correct; the text names it.
@@ -401,10 +403,16 @@ pub async fn save(
     };
     let store = state.store();
     let previous = store.sso_settings().await?;
-    let new_secret = field("client secret", &form.client_secret, false).ok();
+    let new_secret = match field("client secret", &form.client_secret, false) {
+        Ok(secret) => secret,
+        Err(FormError(message)) => {
+            return refuse(&state, &current, &ip, StatusCode::BAD_REQUEST, &message).await
+        }
+    };
     let (secret, sealed, secret_change) = if form.remove_secret.is_some() {
         (None, None, "removed")
-    } else if let Some(secret) = new_secret.filter(|s| !s.is_empty()) {
+    } else if !new_secret.is_empty() {
+        let secret = new_secret;
         let sealed = state
             .vault()?
             .seal(secret.as_bytes(), SECRET_CONTEXT)
@@ -414,21 +422,7 @@ pub async fn save(
         let sealed = previous
             .as_ref()
             .and_then(|p| p.client_secret_sealed.clone());
-        let secret = match &sealed {
-            Some(sealed) => Some(
-                String::from_utf8(
-                    state
-                        .vault()?
-                        .open_sealed(sealed, SECRET_CONTEXT)
-                        .map_err(|e| {
-                            WebError::internal(format!("opening the SSO client secret: {e}"))
-                        })?
-                        .to_vec(),
-                )
-                .map_err(|_| WebError::internal("the SSO client secret is not UTF-8"))?,
-            ),
-            None => None,
-        };
+        let secret = open_secret(&state, sealed.as_deref())?;
         let change = if sealed.is_some() { "kept" } else { "none" };
         (secret, sealed, change)
     };
