@@ -18,6 +18,16 @@ fn hidden(body: &str, name: &str) -> Option<String> {
     Some(body[start..].split('"').next()?.to_string())
 }
 
+/// The base32 key shown on the enrolment page, decoded.
+fn seed_on(body: &str) -> Vec<u8> {
+    let start = body.find("<code class=\"wrap\">").expect("key on the page") + 19;
+    let end = body[start..].find('<').expect("end of key");
+    totp_rs::Secret::try_from_base32(&body[start..start + end])
+        .expect("base32 key")
+        .as_ref()
+        .to_vec()
+}
+
 /// SSO through the provider as `login`, then the console's callback.
 async fn sso_sign_in(setup: &Setup, agent: &mut Agent, login: &str) -> Page {
     let callback = setup.start(agent, login).await;
@@ -60,6 +70,32 @@ async fn sso_sign_ins_take_the_second_step_unless_the_provider_asserted_mfa() {
     );
     assert_eq!(setup.audit("sso.login.second-step").await.len(), 1);
     assert_eq!(setup.audit("sso.login.success").await.len(), 0);
+
+    // She confirms a code from her app: now she has a session.
+    let seed = seed_on(&enrol.body);
+    let code = palisade_web::mfa::code_at(&seed, setup.app.state.now()).expect("code");
+    let csrf = hidden(&enrol.body, "csrf").expect("csrf");
+    let enrolled = alice
+        .send(
+            &setup.url("/login/mfa/enrol"),
+            Some(&[("csrf", csrf.as_str()), ("code", code.as_str())]),
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    assert!(
+        alice.cookie("palisade_session").is_some(),
+        "signed in after the code"
+    );
+    assert_eq!(
+        alice.send(&setup.url("/"), None).await.status,
+        StatusCode::OK
+    );
+
+    // Her next SSO sign-in asks for a code from that app.
+    let mut again = Agent::new();
+    let back = sso_sign_in(&setup, &mut again, "alice").await;
+    assert_eq!(back.location.as_ref().map(Url::path), Some("/login/mfa"));
+    assert!(again.cookie("palisade_session").is_none());
 
     // erin's token says amr [pwd, otp]; frank's acr is configured as MFA.
     for login in ["erin", "frank"] {
