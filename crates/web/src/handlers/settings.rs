@@ -58,7 +58,7 @@ pub(crate) async fn page_with_sso(
     current: &CurrentUser,
     status: StatusCode,
     message: Option<&str>,
-    sso_message: Option<&str>,
+    sso_notice: Option<&super::sso_settings::SsoNotice>,
 ) -> Result<Response, WebError> {
     let store = state.store();
     let stored_sla = store.sla_policy_setting().await?;
@@ -88,7 +88,7 @@ pub(crate) async fn page_with_sso(
         ],
         sla_from_console: stored_sla.is_some(),
         message,
-        sso_section: super::sso_settings::section(state, current, sso_message).await?,
+        sso_section: super::sso_settings::section(state, current, sso_notice).await?,
     };
     html(status, &page)
 }

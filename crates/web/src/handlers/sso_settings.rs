@@ -217,14 +217,24 @@ struct FlagSummary {
     client_id: String,
 }
 
+/// Why a save was refused, and what the administrator had typed (shown
+/// again in the form, except the secret).
+pub(crate) struct SsoNotice {
+    message: String,
+    attempted: Option<SsoSettings>,
+}
+
 /// The settings page's single sign-on section, rendered (askama escapes it).
 pub(crate) async fn section(
     state: &AppState,
     current: &CurrentUser,
-    message: Option<&str>,
+    notice: Option<&SsoNotice>,
 ) -> Result<String, WebError> {
     let stored = state.store().sso_settings().await?;
-    let settings = stored.as_ref().map(|s| s.settings.clone());
+    let settings = notice
+        .and_then(|n| n.attempted.clone())
+        .or_else(|| stored.as_ref().map(|s| s.settings.clone()));
+    let message = notice.map(|n| n.message.as_str());
     let public_url = state.config().public_url.trim_end_matches('/');
     let section = Section {
         csrf: &current.csrf,
@@ -233,7 +243,7 @@ pub(crate) async fn section(
             issuer: sso.config().issuer.clone(),
             client_id: sso.config().client_id.clone(),
         }),
-        configured: settings.is_some(),
+        configured: stored.is_some(),
         issuer: settings
             .as_ref()
             .map(|s| s.issuer.clone())
@@ -374,6 +384,7 @@ async fn refuse(
     ip: &str,
     status: StatusCode,
     message: &str,
+    attempted: Option<&SsoSettings>,
 ) -> Result<Response, WebError> {
     audit(
         state,
@@ -384,7 +395,11 @@ async fn refuse(
         Some(message.to_string()),
     )
     .await?;
-    super::settings::page_with_sso(state, current, status, None, Some(message)).await
+    let notice = SsoNotice {
+        message: message.to_string(),
+        attempted: attempted.cloned(),
+    };
+    super::settings::page_with_sso(state, current, status, None, Some(&notice)).await
 }
 
 /// `POST /settings/sso`: checks the form, discovers the issuer, seals the
@@ -398,7 +413,15 @@ pub async fn save(
     let settings = match settings_from(&form) {
         Ok(settings) => settings,
         Err(FormError(message)) => {
-            return refuse(&state, &current, &ip, StatusCode::BAD_REQUEST, &message).await
+            return refuse(
+                &state,
+                &current,
+                &ip,
+                StatusCode::BAD_REQUEST,
+                &message,
+                None,
+            )
+            .await
         }
     };
     let store = state.store();
@@ -406,7 +429,15 @@ pub async fn save(
     let new_secret = match field("client secret", &form.client_secret, false) {
         Ok(secret) => secret,
         Err(FormError(message)) => {
-            return refuse(&state, &current, &ip, StatusCode::BAD_REQUEST, &message).await
+            return refuse(
+                &state,
+                &current,
+                &ip,
+                StatusCode::BAD_REQUEST,
+                &message,
+                Some(&settings),
+            )
+            .await
         }
     };
     let (secret, sealed, secret_change) = if form.remove_secret.is_some() {
@@ -429,20 +460,44 @@ pub async fn save(
     let config = match config_from(&settings, secret) {
         Ok(config) => config,
         Err(FormError(message)) => {
-            return refuse(&state, &current, &ip, StatusCode::BAD_REQUEST, &message).await
+            return refuse(
+                &state,
+                &current,
+                &ip,
+                StatusCode::BAD_REQUEST,
+                &message,
+                Some(&settings),
+            )
+            .await
         }
     };
     let sso = match Sso::new(config, &state.config().public_url) {
         Ok(sso) => sso,
         Err(error) => {
             let message = error.to_string().replace("--oidc-issuer", "issuer URL");
-            return refuse(&state, &current, &ip, StatusCode::BAD_REQUEST, &message).await;
+            return refuse(
+                &state,
+                &current,
+                &ip,
+                StatusCode::BAD_REQUEST,
+                &message,
+                Some(&settings),
+            )
+            .await;
         }
     };
     if settings.sso_only && store.count_enabled_break_glass().await? == 0 {
         let message = "SSO-only needs a break-glass administrator first \
                        (`palisade users break-glass NAME`), or nobody could sign in when the provider is down.";
-        return refuse(&state, &current, &ip, StatusCode::BAD_REQUEST, message).await;
+        return refuse(
+            &state,
+            &current,
+            &ip,
+            StatusCode::BAD_REQUEST,
+            message,
+            Some(&settings),
+        )
+        .await;
     }
     if let Err(error) = sso.discover().await {
         let message = match error {
@@ -452,7 +507,15 @@ pub async fn save(
             ),
             other => format!("Nothing was changed: {other}"),
         };
-        return refuse(&state, &current, &ip, StatusCode::BAD_GATEWAY, &message).await;
+        return refuse(
+            &state,
+            &current,
+            &ip,
+            StatusCode::BAD_GATEWAY,
+            &message,
+            Some(&settings),
+        )
+        .await;
     }
     let now = state.now();
     store

@@ -282,6 +282,11 @@ async fn sso_set_on_the_settings_page_works_at_once_and_keeps_its_secret() {
     assert!(refused
         .body
         .contains("Discovery of http://127.0.0.1:9 failed"));
+    assert!(
+        refused.body.contains("value=\"http://127.0.0.1:9\""),
+        "what was typed is shown again"
+    );
+    assert!(!refused.body.contains(CLIENT_SECRET), "except the secret");
     assert!(setup.app.store.sso_settings().await.unwrap().is_none());
     // A bad role map names the field.
     let mut bad_map = good;
