@@ -16,16 +16,17 @@ pub struct ProxyArgs {
         long,
         value_name = "HEADER",
         default_value = "x-forwarded-for",
+        value_parser = parse_header,
         requires = "trusted_proxy"
     )]
-    pub forwarded_header: String,
+    pub forwarded_header: ForwardedHeader,
+}
+
+fn parse_header(text: &str) -> Result<ForwardedHeader, String> {
+    text.parse()
 }
 
 /// The trusted proxies, checked.
 pub fn configure(args: &ProxyArgs) -> Result<TrustedProxies> {
-    let header: ForwardedHeader = args
-        .forwarded_header
-        .parse()
-        .map_err(|e| anyhow!("--forwarded-header: {e}"))?;
-    TrustedProxies::parse(&args.trusted_proxy, header).map_err(|e| anyhow!(e))
+    TrustedProxies::parse(&args.trusted_proxy, args.forwarded_header).map_err(|e| anyhow!(e))
 }
