@@ -104,6 +104,21 @@ fn bad_sso_options_are_refused_with_the_option_named() {
     .code(2)
     .stderr(predicates::str::contains("unknown role"));
     serve(&["--sso-only"]).assert().code(2);
+    // Reverse proxies: a bad CIDR or header is named; a header needs a proxy.
+    serve(&["--trusted-proxy", "10.0.0.0/33"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--trusted-proxy `10.0.0.0/33`"));
+    serve(&[
+        "--trusted-proxy",
+        "10.0.0.1",
+        "--forwarded-header",
+        "x-real-ip",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicates::str::contains("--forwarded-header"));
+    serve(&["--forwarded-header", "forwarded"]).assert().code(2);
 }
 
 #[test]

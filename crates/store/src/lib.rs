@@ -72,6 +72,7 @@ mod mfa;
 mod model;
 mod settings;
 mod sso;
+mod sso_settings;
 mod store;
 mod vulndb;
 
@@ -102,6 +103,7 @@ pub use model::{
     Status, StoredFinding, Suppression, INLINE_AUTHOR_PREFIX,
 };
 pub use sso::SsoFlow;
+pub use sso_settings::{SsoSettings, StoredSsoSettings};
 pub use store::Store;
 pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
 

@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, api, mfa, pages, settings, sso, tokens};
+use crate::handlers::{account, admin, api, mfa, pages, settings, sso, sso_settings, tokens};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -155,6 +155,18 @@ pub fn routes() -> Vec<Route> {
         ),
         route(get.clone(), "/sso/start", Public, sso::start),
         route(get.clone(), "/sso/callback", Public, sso::callback),
+        route(
+            post.clone(),
+            "/settings/sso",
+            ManageSettings,
+            sso_settings::save,
+        ),
+        route(
+            post.clone(),
+            "/settings/sso/delete",
+            ManageSettings,
+            sso_settings::delete,
+        ),
     ]
 }
 
@@ -221,6 +233,11 @@ fn request_error_id() -> String {
         .unwrap_or_else(|_| "unavailable".into())
 }
 
+/// The policy of every page: no script at all, styles and images from here.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
 /// The same headers on every response: a CSP that allows no script at all,
 /// no framing, no MIME sniffing, no referrer to other sites, and HSTS when
 /// the console is reached over HTTPS.
@@ -230,12 +247,10 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(
-        headers,
-        "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
-    );
+    // A handler may only widen `form-action` (the sign-out through the provider).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(headers, "content-security-policy", CONTENT_SECURITY_POLICY);
+    }
     set(headers, "x-frame-options", "DENY");
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "same-origin");
@@ -298,16 +313,21 @@ pub struct RequestId(pub String);
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp
+where
+    AppState: axum::extract::FromRef<S>,
+{
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp("unknown".into()));
+        };
+        // Forwarding headers count only from a `--trusted-proxy` peer.
+        let state = <AppState as axum::extract::FromRef<S>>::from_ref(state);
+        let proxies = &state.config().trusted_proxies;
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
+            proxies.client_ip(peer.0.ip(), &parts.headers).to_string(),
         ))
     }
 }

@@ -16,6 +16,10 @@
 //! - Second factor: TOTP with recovery codes ([`mfa`], [`handlers::mfa`]),
 //!   TOTP seeds sealed by `palisade-vault`; the MFA policy and SLAs on the
 //!   settings page ([`handlers::settings`]).
+//! - Single sign-on with OpenID Connect ([`oidc`], [`handlers::sso`]), set by
+//!   `palisade serve` flags or on the settings page ([`handlers::sso_settings`]).
+//! - [`client_ip`]: the client's address, from forwarding headers only when
+//!   the peer is a `--trusted-proxy`.
 //! - [`server::serve`] runs it over plain HTTP or TLS (rustls, aws-lc-rs).
 //!
 //! The store owns the data (users, sessions, audit log, findings); this
@@ -25,6 +29,7 @@ pub mod accounts;
 pub mod api_auth;
 pub mod app;
 pub mod authz;
+pub mod client_ip;
 mod error;
 pub mod handlers;
 pub mod mfa;

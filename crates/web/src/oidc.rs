@@ -23,12 +23,16 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreJwsSigningAlgorithm,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
 };
+
+/// Discovery metadata, with the RP-initiated logout endpoint when the provider has one.
+type ProviderMetadata = ProviderMetadataWithLogout;
 use palisade_store::{Role, SsoFlow};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -48,6 +52,20 @@ const MAX_TOKEN_AGE: Duration = Duration::minutes(10);
 
 /// The path the provider sends browsers back to.
 pub const CALLBACK_PATH: &str = "/sso/callback";
+
+/// Where the provider sends browsers after signing them out there.
+pub const POST_LOGOUT_PATH: &str = "/login";
+
+/// The raw ID token of a sign-in, kept (sealed) as the `id_token_hint` of a
+/// later sign-out at the provider; never printed.
+#[derive(Clone, PartialEq)]
+pub struct IdTokenHint(pub String);
+
+impl std::fmt::Debug for IdTokenHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdTokenHint(..)")
+    }
+}
 
 /// Why a single sign-on did not happen. The text is for the audit log and
 /// the server log; it never holds a token, code or secret.
@@ -88,6 +106,12 @@ pub struct SsoConfig {
     pub default_role: Option<Role>,
     /// Tolerated difference between our clock and the provider's.
     pub clock_skew: Duration,
+    /// Whether an ID token that asserts multi-factor authentication
+    /// ([`Identity::asserts_mfa`]) stands in for the console's own second step.
+    pub trust_idp_mfa: bool,
+    /// `acr` values that mean the provider did multi-factor authentication
+    /// (for providers that say so in `acr` rather than `amr`).
+    pub mfa_acr_values: Vec<String>,
 }
 
 impl std::fmt::Debug for SsoConfig {
@@ -100,6 +124,8 @@ impl std::fmt::Debug for SsoConfig {
             .field("role_map", &self.role_map)
             .field("default_role", &self.default_role)
             .field("clock_skew", &self.clock_skew)
+            .field("trust_idp_mfa", &self.trust_idp_mfa)
+            .field("mfa_acr_values", &self.mfa_acr_values)
             .finish()
     }
 }
@@ -175,6 +201,22 @@ impl Identity {
         } else {
             cleaned
         }
+    }
+
+    /// Whether the token says the provider checked more than one factor:
+    /// `amr` (RFC 8176) holds `mfa`, `otp` or `hwk`, or `acr` is one of
+    /// `acr_values`.
+    pub fn asserts_mfa(&self, acr_values: &[String]) -> bool {
+        let amr = self.claim_values("amr");
+        let by_amr = amr
+            .iter()
+            .any(|m| matches!(m.as_str(), "mfa" | "otp" | "hwk"));
+        let by_acr = self
+            .claims
+            .get("acr")
+            .and_then(|acr| acr.as_str())
+            .is_some_and(|acr| acr_values.iter().any(|v| v == acr));
+        by_amr || by_acr
     }
 
     /// `sso-` and 12 hex digits of the hash of issuer and subject.
@@ -266,8 +308,9 @@ pub struct Sso {
     config: SsoConfig,
     issuer: IssuerUrl,
     redirect: RedirectUrl,
+    post_logout: PostLogoutRedirectUrl,
     http: reqwest::Client,
-    metadata: Mutex<Option<(Instant, Arc<CoreProviderMetadata>)>>,
+    metadata: Mutex<Option<(Instant, Arc<ProviderMetadata>)>>,
 }
 
 impl std::fmt::Debug for Sso {
@@ -333,10 +376,16 @@ impl Sso {
             public_url.trim_end_matches('/')
         ))
         .map_err(|e| SsoError::Config(format!("--public-url `{public_url}`: {e}")))?;
+        let post_logout = PostLogoutRedirectUrl::new(format!(
+            "{}{POST_LOGOUT_PATH}",
+            public_url.trim_end_matches('/')
+        ))
+        .map_err(|e| SsoError::Config(format!("--public-url `{public_url}`: {e}")))?;
         Ok(Sso {
             config,
             issuer,
             redirect,
+            post_logout,
             http: http_client()?,
             metadata: Mutex::new(None),
         })
@@ -356,14 +405,43 @@ impl Sso {
         self.redirect.as_str()
     }
 
-    async fn metadata(&self, refresh: bool) -> Result<Arc<CoreProviderMetadata>, SsoError> {
+    /// The post-logout redirect URL the provider must have registered.
+    pub fn post_logout_url(&self) -> &str {
+        self.post_logout.as_str()
+    }
+
+    /// Fetches the discovery document and keys now (a settings change checks
+    /// the issuer before it is saved).
+    pub async fn discover(&self) -> Result<(), SsoError> {
+        self.metadata(true).await.map(drop)
+    }
+
+    /// Where to send a browser to sign out at the provider too (OpenID
+    /// Connect RP-Initiated Logout 1.0), if its discovery document has an
+    /// `end_session_endpoint`.
+    pub async fn logout_url(&self, hint: &IdTokenHint) -> Result<Option<String>, SsoError> {
+        let metadata = self.metadata(false).await?;
+        let Some(endpoint) = metadata.additional_metadata().end_session_endpoint.clone() else {
+            return Ok(None);
+        };
+        let id_token = CoreIdToken::from_str(&hint.0)
+            .map_err(|e| SsoError::IdToken(format!("stored hint: {e}")))?;
+        let url = LogoutRequest::from(endpoint)
+            .set_id_token_hint(&id_token)
+            .set_client_id(ClientId::new(self.config.client_id.clone()))
+            .set_post_logout_redirect_uri(self.post_logout.clone())
+            .http_get_url();
+        Ok(Some(url.to_string()))
+    }
+
+    async fn metadata(&self, refresh: bool) -> Result<Arc<ProviderMetadata>, SsoError> {
         let mut cached = self.metadata.lock().await;
         if let Some((fetched, metadata)) = cached.as_ref() {
             if !refresh && fetched.elapsed() < METADATA_TTL {
                 return Ok(metadata.clone());
             }
         }
-        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+        let metadata = ProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|e| SsoError::Discovery(error_chain(&e)))?;
         let metadata = Arc::new(metadata);
@@ -373,7 +451,7 @@ impl Sso {
 
     fn client(
         &self,
-        metadata: &CoreProviderMetadata,
+        metadata: &ProviderMetadata,
     ) -> CoreClient<
         openidconnect::EndpointSet,
         openidconnect::EndpointNotSet,
@@ -422,7 +500,7 @@ impl Sso {
         code: &str,
         flow: &SsoFlow,
         now: DateTime<Utc>,
-    ) -> Result<Identity, SsoError> {
+    ) -> Result<(Identity, IdTokenHint), SsoError> {
         let metadata = self.metadata(false).await?;
         let client = self.client(&metadata);
         let response = client
@@ -446,15 +524,16 @@ impl Sso {
                 self.config.clock_skew,
             )
         };
-        match verify(metadata.jwks()) {
-            Ok(identity) => Ok(identity),
+        let identity = match verify(metadata.jwks()) {
+            Ok(identity) => identity,
             // The provider may have rotated its keys since we fetched them.
             Err(SsoError::IdToken(reason)) if reason.contains("key") => {
                 let fresh = self.metadata(true).await?;
-                verify(fresh.jwks())
+                verify(fresh.jwks())?
             }
-            Err(other) => Err(other),
-        }
+            Err(other) => return Err(other),
+        };
+        Ok((identity, IdTokenHint(token)))
     }
 }
 
@@ -669,6 +748,8 @@ mod tests {
             role_map: parse_role_map("sec-team=admin, eng=analyst,audit=auditor").expect("map"),
             default_role: None,
             clock_skew: Duration::seconds(60),
+            trust_idp_mfa: true,
+            mfa_acr_values: vec![],
         };
         let both = identity(serde_json::json!(["eng", "sec-team"]));
         assert_eq!(role_for(&config, &both).ok(), Some(Role::Admin));
@@ -684,6 +765,24 @@ mod tests {
         assert!(parse_role_map("sec-team=root").is_err());
         assert!(parse_role_map("sec-team").is_err());
         assert!(format!("{config:?}").contains("has_client_secret"));
+    }
+
+    #[test]
+    fn mfa_is_asserted_by_amr_or_a_configured_acr() {
+        let mut who = identity(serde_json::json!([]));
+        assert!(!who.asserts_mfa(&[]));
+        who.claims = serde_json::json!({ "amr": ["pwd"] });
+        assert!(!who.asserts_mfa(&[]));
+        for method in ["mfa", "otp", "hwk"] {
+            who.claims = serde_json::json!({ "amr": ["pwd", method] });
+            assert!(who.asserts_mfa(&[]), "{method}");
+        }
+        let phishing_resistant = vec!["phr".to_string()];
+        who.claims = serde_json::json!({ "acr": "phr" });
+        assert!(who.asserts_mfa(&phishing_resistant));
+        assert!(!who.asserts_mfa(&[]));
+        who.claims = serde_json::json!({ "acr": "basic" });
+        assert!(!who.asserts_mfa(&phishing_resistant));
     }
 
     #[test]
@@ -707,6 +806,8 @@ mod tests {
             role_map: vec![],
             default_role: Some(Role::Viewer),
             clock_skew: Duration::seconds(60),
+            trust_idp_mfa: true,
+            mfa_acr_values: vec![],
         };
         assert!(Sso::new(config("http://idp.example.com"), "https://p").is_err());
         assert!(Sso::new(config("http://127.0.0.1:9000"), "http://127.0.0.1:8080").is_ok());

@@ -77,6 +77,8 @@ pub struct WebConfig {
     pub sso: Option<Arc<crate::oidc::Sso>>,
     /// Refuse passphrase sign-in except for break-glass accounts.
     pub sso_only: bool,
+    /// Reverse proxies whose forwarding headers give the client's address.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 impl Default for WebConfig {
@@ -94,6 +96,7 @@ impl Default for WebConfig {
             public_url: "https://127.0.0.1:8080".to_string(),
             sso: None,
             sso_only: false,
+            trusted_proxies: crate::client_ip::TrustedProxies::default(),
         }
     }
 }
@@ -131,6 +134,9 @@ pub(crate) struct Inner {
     pub decoy_hash: String,
     /// Seals the secrets the console keeps (TOTP seeds); set once at start.
     pub vault: std::sync::OnceLock<palisade_vault::Vault>,
+    /// Single sign-on from the settings page, loaded on first use and
+    /// replaced when an administrator saves it.
+    pub live_sso: crate::handlers::sso_settings::LiveSso,
 }
 
 impl AppState {
@@ -144,6 +150,7 @@ impl AppState {
                 clock,
                 decoy_hash,
                 vault: std::sync::OnceLock::new(),
+                live_sso: Default::default(),
             }),
         })
     }

@@ -243,6 +243,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> Result<Outcome> {
             behind_tls_proxy: false,
             public_url: None,
             sso: Default::default(),
+            proxy: Default::default(),
         },
     )
 }

@@ -11,6 +11,7 @@ pub mod hook;
 pub mod keys;
 pub mod logs;
 mod logs_s3;
+mod proxy;
 pub mod rules;
 pub mod scan;
 mod scan_aws;

@@ -43,6 +43,8 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub sso: super::sso::SsoArgs,
+    #[command(flatten)]
+    pub proxy: super::proxy::ProxyArgs,
 }
 
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
@@ -74,14 +76,17 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
     let sso = super::sso::configure(&args.sso, &public_url)?;
     if let Some(sso) = &sso {
         println!(
-            "Single sign-on through {} (redirect URL {})",
+            "Single sign-on through {} (redirect URL {}, post-logout redirect URL {})",
             sso.config().issuer,
-            sso.redirect_url()
+            sso.redirect_url(),
+            sso.post_logout_url()
         );
     }
+    let trusted_proxies = super::proxy::configure(&args.proxy)?;
     let config = WebConfig {
         sso,
         sso_only: args.sso.sso_only,
+        trusted_proxies,
         secure_cookies: https,
         hsts: https,
         public_url: public_url.clone(),
@@ -103,6 +108,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Outcome> {
         let vault = super::keys::open_vault(&store, &home, now).await?;
         let state = AppState::new(store, config, Clock::default())?;
         state.set_vault(vault);
+        // Single sign-on saved on the settings page (flags take precedence).
+        state.reload_sso_settings().await?;
         let router = palisade_web::router(state);
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await

@@ -33,6 +33,14 @@ pub struct SsoArgs {
     /// Tolerated clock difference with the provider, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub oidc_clock_skew: u32,
+    /// Whether an ID token asserting MFA (`amr` mfa, otp or hwk, or an
+    /// --oidc-mfa-acr value) replaces the console's own second step when
+    /// administrators require MFA.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub oidc_trust_idp_mfa: bool,
+    /// An `acr` value that means the provider did MFA (repeatable).
+    #[arg(long, value_name = "ACR")]
+    pub oidc_mfa_acr: Vec<String>,
     /// Refuse passphrase sign-in except for break-glass accounts
     /// (`palisade users break-glass NAME`). Needs --oidc-issuer.
     #[arg(long, requires = "oidc_issuer")]
@@ -73,6 +81,8 @@ pub fn configure(args: &SsoArgs, public_url: &str) -> Result<Option<Arc<Sso>>> {
         role_map,
         default_role: args.oidc_default_role,
         clock_skew: chrono::Duration::seconds(i64::from(args.oidc_clock_skew)),
+        trust_idp_mfa: args.oidc_trust_idp_mfa,
+        mfa_acr_values: args.oidc_mfa_acr.clone(),
     };
     Ok(Some(Arc::new(Sso::new(config, public_url)?)))
 }

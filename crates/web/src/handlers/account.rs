@@ -61,8 +61,8 @@ pub(crate) fn login_page(
         csrf,
         username: username.to_string(),
         message,
-        sso: state.config().sso.is_some(),
-        sso_only: state.config().sso_only,
+        sso: state.sso_cached().is_some(),
+        sso_only: state.sso_only_cached(),
     };
     Ok((headers, html(status, &page)?).into_response())
 }
@@ -70,6 +70,10 @@ pub(crate) fn login_page(
 pub async fn login_form(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
     if user.is_some() {
         return Redirect::to("/").into_response();
+    }
+    // Single sign-on set on the settings page is loaded before the page shows.
+    if let Err(error) = state.sso().await {
+        return error.into_response();
     }
     login_page(&state, StatusCode::OK, "", None).into_response()
 }
@@ -234,7 +238,15 @@ pub async fn logout(
 ) -> Result<Response, WebError> {
     state.store().delete_session(&current.session_hash).await?;
     audit(&state, &current.user.username, &ip, "logout", None, None).await?;
-    let mut response = Redirect::to("/login").into_response();
+    // After SSO, on to the provider's end-session endpoint when it has one.
+    let provider = super::sso::provider_logout_url(&state, &current.user).await;
+    let to = provider.as_deref().unwrap_or("/login");
+    let mut response = Redirect::to(to).into_response();
+    if let Some(csp) = provider.as_deref().and_then(super::sso::logout_csp) {
+        response
+            .headers_mut()
+            .insert("content-security-policy", csp);
+    }
     crate::session::clear_session_cookie(response.headers_mut(), state.config());
     Ok(response)
 }

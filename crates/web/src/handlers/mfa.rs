@@ -78,7 +78,10 @@ pub async fn pending_user(
     let Some((pending, user)) = state.store().mfa_pending_with_user(&hash).await? else {
         return Ok(None);
     };
-    if now >= pending.expires_at || user.disabled || user.password_hash.is_none() {
+    // SSO users have no passphrase: their first factor was the identity provider.
+    let no_first_factor =
+        user.password_hash.is_none() && !state.store().has_sso_identity(user.id).await?;
+    if now >= pending.expires_at || user.disabled || no_first_factor {
         state.store().delete_mfa_pending(&hash).await?;
         return Ok(None);
     }

@@ -7,6 +7,7 @@ pub mod mfa;
 pub mod pages;
 pub mod settings;
 pub mod sso;
+pub mod sso_settings;
 pub mod tokens;
 
 use askama::Template;

@@ -33,6 +33,8 @@ struct SettingsPage<'a> {
     sla: Vec<SlaLine>,
     sla_from_console: bool,
     message: Option<&'a str>,
+    /// Rendered (and escaped) by [`super::sso_settings::section`].
+    sso_section: String,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +48,17 @@ async fn page(
     current: &CurrentUser,
     status: StatusCode,
     message: Option<&str>,
+) -> Result<Response, WebError> {
+    page_with_sso(state, current, status, message, None).await
+}
+
+/// The page, with a message in its single sign-on section.
+pub(crate) async fn page_with_sso(
+    state: &AppState,
+    current: &CurrentUser,
+    status: StatusCode,
+    message: Option<&str>,
+    sso_notice: Option<&super::sso_settings::SsoNotice>,
 ) -> Result<Response, WebError> {
     let store = state.store();
     let stored_sla = store.sla_policy_setting().await?;
@@ -75,6 +88,7 @@ async fn page(
         ],
         sla_from_console: stored_sla.is_some(),
         message,
+        sso_section: super::sso_settings::section(state, current, sso_notice).await?,
     };
     html(status, &page)
 }

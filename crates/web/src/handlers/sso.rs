@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::account::{login_page, start_session};
 use super::audit;
 use crate::app::ClientIp;
-use crate::oidc::{role_for, Identity, Sso, SsoError};
+use crate::oidc::{role_for, IdTokenHint, Identity, Sso, SsoError};
 use crate::secrets::{constant_time_eq, random_token, token_hash};
 use crate::session::{cookie, read_cookie};
 use crate::state::AppState;
@@ -45,14 +45,14 @@ fn flow_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-fn sso(state: &AppState) -> Result<Arc<Sso>, WebError> {
-    state.config().sso.clone().ok_or(WebError::NotFound)
+async fn sso(state: &AppState) -> Result<Arc<Sso>, WebError> {
+    state.sso().await?.ok_or(WebError::NotFound)
 }
 
 /// `GET /sso/start`: a new sign-in, and off to the provider.
 pub async fn start(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Response {
     let result = async {
-        let sso = sso(&state)?;
+        let sso = sso(&state).await?;
         let authorization = match sso.authorize().await {
             Ok(authorization) => authorization,
             Err(error) => {
@@ -122,7 +122,7 @@ async fn complete(
     headers: &HeaderMap,
     query: CallbackQuery,
 ) -> Result<Response, WebError> {
-    let sso = sso(state)?;
+    let sso = sso(state).await?;
     let now = state.now();
     let flow = match read_cookie(headers, flow_cookie_name(state)) {
         Some(flow_id) => {
@@ -169,8 +169,8 @@ async fn complete(
         let error = SsoError::Exchange("no code".into());
         return refuse(state, ip, None, &error, StatusCode::BAD_REQUEST, FAILED).await;
     };
-    let identity = match sso.finish(&code, &flow, now).await {
-        Ok(identity) => identity,
+    let (identity, id_token) = match sso.finish(&code, &flow, now).await {
+        Ok(signed_in) => signed_in,
         Err(error) => {
             return refuse(state, ip, None, &error, StatusCode::UNAUTHORIZED, FAILED).await
         }
@@ -214,11 +214,28 @@ async fn complete(
     } else {
         user
     };
-    state.store().record_login(user.id, now).await?;
     state
         .store()
         .record_sso_login(&identity.issuer, &identity.subject, now)
         .await?;
+    keep_logout_hint(state, &user, &id_token, now).await?;
+    let config = sso.config();
+    if !(config.trust_idp_mfa && identity.asserts_mfa(&config.mfa_acr_values)) {
+        // The console's own second factor, as after a passphrase.
+        if let Some(step) = super::mfa::second_step(state, headers, &user, now).await? {
+            audit(
+                state,
+                &user.username,
+                ip,
+                "sso.login.second-step",
+                Some(user.username.clone()),
+                Some(format!("role {role}; provider asserted no trusted MFA")),
+            )
+            .await?;
+            return Ok(step);
+        }
+    }
+    state.store().record_login(user.id, now).await?;
     audit(
         state,
         &user.username,
@@ -325,7 +342,7 @@ pub async fn refuse_password_login(
     user: &User,
     ip: &str,
 ) -> Result<Option<Response>, WebError> {
-    if !state.config().sso_only {
+    if !state.sso_only().await? {
         return Ok(None);
     }
     if state.store().is_break_glass(user.id).await? {
@@ -350,4 +367,73 @@ pub async fn refuse_password_login(
     )
     .await?;
     login_page(state, StatusCode::FORBIDDEN, &user.username, Some(SSO_ONLY)).map(Some)
+}
+
+/// The vault context of a user's kept ID token.
+fn hint_context(user_id: i64) -> String {
+    format!("sso-id-token:{user_id}")
+}
+
+/// Keeps the ID token, sealed, as the `id_token_hint` of a later sign-out
+/// at the provider (it identifies the user, so it is not stored in clear).
+async fn keep_logout_hint(
+    state: &AppState,
+    user: &User,
+    id_token: &IdTokenHint,
+    now: DateTime<Utc>,
+) -> Result<(), WebError> {
+    let sealed = state
+        .vault()?
+        .seal(id_token.0.as_bytes(), &hint_context(user.id))
+        .map_err(|e| WebError::internal(format!("sealing an ID token: {e}")))?;
+    state
+        .store()
+        .set_sso_logout_hint(user.id, &sealed, now)
+        .await?;
+    Ok(())
+}
+
+/// After the local session is revoked: where to sign the user out at the
+/// provider (RP-initiated logout), if they came through SSO and the
+/// provider has an end-session endpoint. Any failure only skips that step,
+/// the local sign-out stands.
+pub(crate) async fn provider_logout_url(state: &AppState, user: &User) -> Option<String> {
+    let result = async {
+        let Some(sso) = state.sso().await? else {
+            return Ok(None);
+        };
+        let Some(sealed) = state.store().take_sso_logout_hint(user.id).await? else {
+            return Ok(None);
+        };
+        let token = state
+            .vault()?
+            .open_sealed(&sealed, &hint_context(user.id))
+            .map_err(|e| WebError::internal(format!("opening an ID token: {e}")))?;
+        let token = String::from_utf8(token.to_vec())
+            .map_err(|_| WebError::internal("a kept ID token is not UTF-8"))?;
+        sso.logout_url(&IdTokenHint(token))
+            .await
+            .map_err(|e| WebError::internal(e.to_string()))
+    }
+    .await;
+    result.unwrap_or_else(|error: WebError| {
+        tracing::info!(%error, "no sign-out at the identity provider");
+        None
+    })
+}
+
+/// The console's CSP with the provider's origin added to `form-action`:
+/// browsers check a form's redirects against it, and the sign-out form
+/// ends at the provider.
+pub(crate) fn logout_csp(url: &str) -> Option<HeaderValue> {
+    let url = openidconnect::url::Url::parse(url).ok()?;
+    let origin = url.origin().ascii_serialization();
+    if origin == "null" {
+        return None;
+    }
+    let csp = crate::app::CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    );
+    HeaderValue::from_str(&csp).ok()
 }

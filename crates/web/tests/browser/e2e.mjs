@@ -132,6 +132,15 @@ try {
     check(header.includes('alice'), 'the SSO user signed in');
     await shot('07-sso-dashboard');
   });
+  await step('sign out of SSO also at the provider (RP-initiated logout)', async () => {
+    // The console's CSP must let the sign-out form's redirect reach the provider.
+    await Promise.all([page.waitForURL(/\/session\/end/), page.click('form[action="/logout"] button')]);
+    await shot('08-provider-sign-out');
+    await Promise.all([page.waitForURL(`${base}/login`), page.click('button:has-text("Yes, sign me out")')]);
+    // The provider session is gone: SSO asks for the password again.
+    await page.click('text=Sign in with SSO');
+    await page.waitForSelector('input[name=login]');
+  });
 } catch {
   failed = true;
 } finally {

@@ -6,6 +6,8 @@ mod auth;
 mod common;
 mod mfa;
 mod pages;
+mod proxy;
 mod routes;
 mod sso;
+mod sso_ops;
 mod tls;

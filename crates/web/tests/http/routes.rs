@@ -71,6 +71,9 @@ fn allowed(
                 ("info", "".into()),
             ],
         ),
+        // No issuer given: refused by the form check (the real provider is in sso_settings.rs).
+        ("POST", "/settings/sso") => (StatusCode::BAD_REQUEST, vec![]),
+        ("POST", "/settings/sso/delete") => (redirect, vec![]),
         ("POST", "/tokens") => (
             ok,
             vec![

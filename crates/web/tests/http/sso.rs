@@ -22,13 +22,13 @@ use reqwest::Url;
 
 use crate::common::{TestApp, PASSPHRASE};
 
-const CLIENT_ID: &str = "palisade";
-const CLIENT_SECRET: &str = "palisade-test-secret";
+pub(crate) const CLIENT_ID: &str = "palisade";
+pub(crate) const CLIENT_SECRET: &str = "palisade-test-secret";
 
 /// The provider process, killed when dropped.
-struct Provider {
+pub(crate) struct Provider {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
 }
 
 impl Drop for Provider {
@@ -81,20 +81,21 @@ fn start_provider(redirect_uri: &str) -> Result<Provider, String> {
 
 /// An HTTP client that keeps cookies by name (everything here is on
 /// 127.0.0.1) and does not follow redirects by itself.
-struct Agent {
+pub(crate) struct Agent {
     client: reqwest::Client,
     cookies: BTreeMap<String, String>,
 }
 
-struct Page {
-    url: Url,
-    status: StatusCode,
-    location: Option<Url>,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) url: Url,
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<Url>,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Agent {
-    fn new() -> Agent {
+    pub(crate) fn new() -> Agent {
         Agent {
             // Redirects are followed by hand, to keep every hop's cookies.
             client: palisade_web::oidc::http_client().expect("client"),
@@ -102,11 +103,16 @@ impl Agent {
         }
     }
 
-    fn cookie(&self, name: &str) -> Option<&str> {
+    /// Sets a cookie by hand (a stale session id, say).
+    pub(crate) fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_string(), value.to_string());
+    }
+
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
     }
 
-    async fn send(&mut self, url: &Url, form: Option<&[(&str, &str)]>) -> Page {
+    pub(crate) async fn send(&mut self, url: &Url, form: Option<&[(&str, &str)]>) -> Page {
         let mut request = match form {
             Some(form) => self.client.post(url.clone()).form(form),
             None => self.client.get(url.clone()),
@@ -141,10 +147,12 @@ impl Agent {
             .get("location")
             .and_then(|l| l.to_str().ok())
             .and_then(|l| url.join(l).ok());
+        let headers = response.headers().clone();
         Page {
             url: url.clone(),
             status,
             location,
+            headers,
             body: response.text().await.expect("body"),
         }
     }
@@ -152,7 +160,7 @@ impl Agent {
     /// Follows redirects and fills the provider's forms (signing in as
     /// `login`, then consenting) until the provider sends the browser back
     /// to `stop_at`; returns that URL without following it.
-    async fn through_provider(&mut self, start: Url, login: &str, stop_at: &str) -> Url {
+    pub(crate) async fn through_provider(&mut self, start: Url, login: &str, stop_at: &str) -> Url {
         let mut page = self.send(&start, None).await;
         for _ in 0..20 {
             if let Some(next) = page.location.clone() {
@@ -176,21 +184,27 @@ impl Agent {
     }
 }
 
-fn form_action(html: &str) -> Option<String> {
+pub(crate) fn form_action(html: &str) -> Option<String> {
     let start = html.find("action=\"")? + "action=\"".len();
     let end = html[start..].find('"')?;
     Some(html[start..start + end].replace("&amp;", "&"))
 }
 
 /// The console (plain HTTP on loopback) with SSO to a live provider.
-struct Setup {
-    app: TestApp,
-    base: String,
-    _provider: Provider,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) base: String,
+    pub(crate) _provider: Provider,
     _server: tokio::task::JoinHandle<()>,
 }
 
 async fn setup(sso_only: bool) -> Option<Setup> {
+    setup_with(sso_only, true, true).await
+}
+
+/// [`setup`], choosing whether the provider's MFA claim is trusted and
+/// whether single sign-on is given as flags (`WebConfig::sso`) at all.
+pub(crate) async fn setup_with(sso_only: bool, trust_idp_mfa: bool, flags: bool) -> Option<Setup> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -213,6 +227,8 @@ async fn setup(sso_only: bool) -> Option<Setup> {
         role_map: parse_role_map("sec-team=admin,eng=analyst,audit=auditor").expect("map"),
         default_role: None,
         clock_skew: chrono::Duration::seconds(60),
+        trust_idp_mfa,
+        mfa_acr_values: vec!["urn:palisade:test:mfa".into()],
     };
     let sso = Sso::new(config, &base).expect("sso config");
     let app = TestApp::with_config(WebConfig {
@@ -220,7 +236,7 @@ async fn setup(sso_only: bool) -> Option<Setup> {
         secure_cookies: false,
         hsts: false,
         public_url: base.clone(),
-        sso: Some(Arc::new(sso)),
+        sso: flags.then(|| Arc::new(sso)),
         sso_only,
         ..WebConfig::default()
     })
@@ -238,12 +254,12 @@ async fn setup(sso_only: bool) -> Option<Setup> {
 }
 
 impl Setup {
-    fn url(&self, path: &str) -> Url {
+    pub(crate) fn url(&self, path: &str) -> Url {
         Url::parse(&format!("{}{path}", self.base)).expect("url")
     }
 
     /// `/sso/start` and through the provider as `login`: the callback URL.
-    async fn start(&self, agent: &mut Agent, login: &str) -> Url {
+    pub(crate) async fn start(&self, agent: &mut Agent, login: &str) -> Url {
         let start = agent.send(&self.url("/sso/start"), None).await;
         assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
         assert!(agent.cookie("palisade_sso").is_some(), "flow cookie");
@@ -261,7 +277,12 @@ impl Setup {
     }
 
     /// The sign-in form, filled and posted.
-    async fn password_login(&self, agent: &mut Agent, username: &str, password: &str) -> Page {
+    pub(crate) async fn password_login(
+        &self,
+        agent: &mut Agent,
+        username: &str,
+        password: &str,
+    ) -> Page {
         let page = agent.send(&self.url("/login"), None).await;
         let start = page.body.find("name=\"csrf\" value=\"").expect("csrf") + 19;
         let csrf = page.body[start..]
@@ -277,7 +298,7 @@ impl Setup {
         agent.send(&self.url("/login"), Some(&form)).await
     }
 
-    async fn audit(&self, action: &str) -> Vec<palisade_store::AuditRecord> {
+    pub(crate) async fn audit(&self, action: &str) -> Vec<palisade_store::AuditRecord> {
         self.app
             .store
             .list_audit(&AuditFilter {
