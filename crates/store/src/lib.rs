@@ -74,6 +74,7 @@ mod settings;
 mod sso;
 mod store;
 mod vulndb;
+mod webauthn;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -104,6 +105,7 @@ pub use model::{
 pub use sso::SsoFlow;
 pub use store::Store;
 pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
+pub use webauthn::{CeremonyKind, StoredWebauthnCredential, WebauthnCeremony};
 
 /// File name of the database inside the palisade home directory.
 pub const DATABASE_FILE_NAME: &str = "palisade.db";

@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, api, mfa, pages, settings, sso, tokens};
+use crate::handlers::{account, admin, api, mfa, pages, settings, sso, tokens, webauthn};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -155,6 +155,44 @@ pub fn routes() -> Vec<Route> {
         ),
         route(get.clone(), "/sso/start", Public, sso::start),
         route(get.clone(), "/sso/callback", Public, sso::callback),
+        route(get.clone(), "/static/webauthn.js", Public, webauthn::script),
+        route(get.clone(), "/account/keys", SignedIn, webauthn::keys),
+        route(
+            post.clone(),
+            "/account/keys/register/begin",
+            SignedIn,
+            webauthn::register_begin,
+        ),
+        route(
+            post.clone(),
+            "/account/keys/register/finish",
+            SignedIn,
+            webauthn::register_finish,
+        ),
+        route(
+            post.clone(),
+            "/account/keys/{id}/remove",
+            SignedIn,
+            webauthn::remove,
+        ),
+        route(
+            get.clone(),
+            "/login/mfa/key",
+            MfaPending,
+            webauthn::login_form,
+        ),
+        route(
+            post.clone(),
+            "/login/mfa/key/begin",
+            MfaPending,
+            webauthn::login_begin,
+        ),
+        route(
+            post.clone(),
+            "/login/mfa/key/finish",
+            MfaPending,
+            webauthn::login_finish,
+        ),
     ]
 }
 
@@ -221,7 +259,8 @@ fn request_error_id() -> String {
         .unwrap_or_else(|_| "unavailable".into())
 }
 
-/// The same headers on every response: a CSP that allows no script at all,
+/// The same headers on every response: a CSP that allows no script at all
+/// (the security-key pages: only the console's own /static/webauthn.js),
 /// no framing, no MIME sniffing, no referrer to other sites, and HSTS when
 /// the console is reached over HTTPS.
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -230,12 +269,16 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(
-        headers,
-        "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
-    );
+    // The security-key pages set their own, which adds `script-src 'self'`
+    // for /static/webauthn.js (handlers/webauthn.rs).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            headers,
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        );
+    }
     set(headers, "x-frame-options", "DENY");
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "same-origin");

@@ -8,6 +8,7 @@ pub mod pages;
 pub mod settings;
 pub mod sso;
 pub mod tokens;
+pub mod webauthn;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
