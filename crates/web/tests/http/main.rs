@@ -9,3 +9,4 @@ mod pages;
 mod routes;
 mod sso;
 mod tls;
+mod webauthn;
