@@ -75,6 +75,7 @@ mod sso;
 mod sso_settings;
 mod store;
 mod vulndb;
+mod webauthn;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -106,6 +107,7 @@ pub use sso::SsoFlow;
 pub use sso_settings::{SsoSettings, StoredSsoSettings};
 pub use store::Store;
 pub use vulndb::{AdvisoryCandidate, AdvisoryRow, ImportCounts, VulnDbStatus};
+pub use webauthn::{CeremonyKind, StoredWebauthnCredential, WebauthnCeremony};
 
 /// File name of the database inside the palisade home directory.
 pub const DATABASE_FILE_NAME: &str = "palisade.db";

@@ -192,18 +192,25 @@ impl Store {
         .transpose()
     }
 
-    /// Whether the user has a confirmed second factor.
-    pub async fn has_mfa(&self, user_id: i64) -> Result<bool> {
+    /// Whether the user has a confirmed TOTP authenticator.
+    pub async fn has_totp(&self, user_id: i64) -> Result<bool> {
         Ok(self
             .totp(user_id)
             .await?
             .is_some_and(|t| t.confirmed_at.is_some()))
     }
 
-    /// Ids of users with a confirmed second factor.
+    /// Whether the user has a second factor: a confirmed TOTP authenticator
+    /// or a WebAuthn key.
+    pub async fn has_mfa(&self, user_id: i64) -> Result<bool> {
+        Ok(self.has_totp(user_id).await? || self.has_webauthn(user_id).await?)
+    }
+
+    /// Ids of users with a second factor (TOTP or a WebAuthn key).
     pub async fn users_with_mfa(&self) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL ORDER BY user_id",
+            "SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL \
+             UNION SELECT user_id FROM webauthn_credentials ORDER BY user_id",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -323,17 +330,39 @@ impl Store {
         Ok(u32::try_from(count).unwrap_or(0))
     }
 
-    /// Removes the user's second factor, recovery codes and pre-sessions.
-    /// With `end_sessions`, their sessions end too (an administrator's reset).
-    /// Returns whether there was a confirmed second factor.
+    /// Removes the user's second factors (TOTP and WebAuthn keys), recovery
+    /// codes and pre-sessions. With `end_sessions`, their sessions end too
+    /// (an administrator's reset). Returns whether there was a second factor.
     pub async fn remove_mfa(&self, user_id: i64, end_sessions: bool) -> Result<bool> {
+        self.remove_factors(user_id, true, end_sessions).await
+    }
+
+    /// Removes the user's TOTP authenticator, recovery codes and
+    /// pre-sessions, keeping any WebAuthn keys; with `end_sessions` their
+    /// sessions end too. Returns whether there was a confirmed authenticator.
+    pub async fn remove_totp(&self, user_id: i64, end_sessions: bool) -> Result<bool> {
+        self.remove_factors(user_id, false, end_sessions).await
+    }
+
+    async fn remove_factors(&self, user_id: i64, keys: bool, end_sessions: bool) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let had: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL",
-        )
+        let had: i64 = sqlx::query_scalar(if keys {
+            "SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = ?1 AND confirmed_at IS NOT NULL) \
+             + (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?1)"
+        } else {
+            "SELECT COUNT(*) FROM user_totp WHERE user_id = ?1 AND confirmed_at IS NOT NULL"
+        })
         .bind(user_id)
         .fetch_one(&mut *tx)
         .await?;
+        if keys {
+            for sql in [
+                "DELETE FROM webauthn_credentials WHERE user_id = ?",
+                "DELETE FROM webauthn_ceremonies WHERE user_id = ?",
+            ] {
+                sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+            }
+        }
         for sql in [
             "DELETE FROM user_totp WHERE user_id = ?",
             "DELETE FROM mfa_recovery_codes WHERE user_id = ?",
@@ -356,7 +385,8 @@ impl Store {
     pub async fn end_sessions_without_mfa(&self) -> Result<u64> {
         Ok(sqlx::query(
             "DELETE FROM sessions WHERE user_id NOT IN \
-             (SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL)",
+             (SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL \
+              UNION SELECT user_id FROM webauthn_credentials)",
         )
         .execute(&self.pool)
         .await?

@@ -16,7 +16,9 @@ use tracing::Instrument;
 
 use crate::authz::{guard, Permission};
 use crate::error::{error_response, is_bare_error};
-use crate::handlers::{account, admin, api, mfa, pages, settings, sso, sso_settings, tokens};
+use crate::handlers::{
+    account, admin, api, mfa, pages, settings, sso, sso_settings, tokens, webauthn,
+};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -167,6 +169,44 @@ pub fn routes() -> Vec<Route> {
             ManageSettings,
             sso_settings::delete,
         ),
+        route(get.clone(), "/static/webauthn.js", Public, webauthn::script),
+        route(get.clone(), "/account/keys", SignedIn, webauthn::keys),
+        route(
+            post.clone(),
+            "/account/keys/register/begin",
+            SignedIn,
+            webauthn::register_begin,
+        ),
+        route(
+            post.clone(),
+            "/account/keys/register/finish",
+            SignedIn,
+            webauthn::register_finish,
+        ),
+        route(
+            post.clone(),
+            "/account/keys/{id}/remove",
+            SignedIn,
+            webauthn::remove,
+        ),
+        route(
+            get.clone(),
+            "/login/mfa/key",
+            MfaPending,
+            webauthn::login_form,
+        ),
+        route(
+            post.clone(),
+            "/login/mfa/key/begin",
+            MfaPending,
+            webauthn::login_begin,
+        ),
+        route(
+            post.clone(),
+            "/login/mfa/key/finish",
+            MfaPending,
+            webauthn::login_finish,
+        ),
     ]
 }
 
@@ -238,7 +278,8 @@ pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
-/// The same headers on every response: a CSP that allows no script at all,
+/// The same headers on every response: a CSP that allows no script at all
+/// (the security-key pages: only the console's own /static/webauthn.js),
 /// no framing, no MIME sniffing, no referrer to other sites, and HSTS when
 /// the console is reached over HTTPS.
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -247,7 +288,9 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    // A handler may only widen `form-action` (the sign-out through the provider).
+    // A handler may set its own: the sign-out through the provider widens
+    // `form-action`; the security-key pages add `script-src 'self'` for
+    // /static/webauthn.js (handlers/webauthn.rs).
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         set(headers, "content-security-policy", CONTENT_SECURITY_POLICY);
     }

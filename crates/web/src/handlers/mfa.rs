@@ -38,8 +38,8 @@ const VERIFY_MINUTES: i64 = 5;
 /// How long a forced enrolment may take.
 const ENROL_MINUTES: i64 = 15;
 
-const CODE_FAILED: &str = "The code is wrong, expired or already used.";
-const CODE_PAUSED: &str =
+pub(crate) const CODE_FAILED: &str = "The code is wrong, expired or already used.";
+pub(crate) const CODE_PAUSED: &str =
     "Too many wrong codes. Sign-in is paused for a while; try again in a few minutes.";
 
 /// The pre-session of a request, put there by the guard.
@@ -47,6 +47,8 @@ const CODE_PAUSED: &str =
 pub struct PendingUser {
     pub user: User,
     pub pending: MfaPending,
+    /// Whether the user has WebAuthn keys (the step pages offer them).
+    pub has_keys: bool,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PendingUser {
@@ -85,7 +87,12 @@ pub async fn pending_user(
         state.store().delete_mfa_pending(&hash).await?;
         return Ok(None);
     }
-    Ok(Some(PendingUser { user, pending }))
+    let has_keys = state.store().has_webauthn(user.id).await?;
+    Ok(Some(PendingUser {
+        user,
+        pending,
+        has_keys,
+    }))
 }
 
 /// Called once the first factor is proven (passphrase, or an enrolment
@@ -98,7 +105,9 @@ pub(crate) async fn second_step(
     now: DateTime<Utc>,
 ) -> Result<Option<Response>, WebError> {
     let store = state.store();
-    let (purpose, minutes, to) = if store.has_mfa(user.id).await? {
+    let (purpose, minutes, to) = if store.has_webauthn(user.id).await? {
+        (PendingPurpose::Verify, VERIFY_MINUTES, "/login/mfa/key")
+    } else if store.has_mfa(user.id).await? {
         (PendingPurpose::Verify, VERIFY_MINUTES, "/login/mfa")
     } else if store.mfa_required().await? {
         (PendingPurpose::Enrol, ENROL_MINUTES, "/login/mfa/enrol")
@@ -129,14 +138,14 @@ pub(crate) async fn second_step(
 
 /// How a second factor was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Factor {
+pub(crate) enum Factor {
     Totp,
     RecoveryCode,
 }
 
 /// Checks a TOTP code (burning its time step) or, failing that, a recovery
 /// code (using it up).
-async fn verify_factor(
+pub(crate) async fn verify_factor(
     state: &AppState,
     user_id: i64,
     code: &str,
@@ -176,7 +185,7 @@ fn throttle_keys(user_id: i64, ip: &str) -> [String; 2] {
     ]
 }
 
-async fn code_attempts_locked(
+pub(crate) async fn code_attempts_locked(
     state: &AppState,
     user_id: i64,
     ip: &str,
@@ -190,7 +199,7 @@ async fn code_attempts_locked(
     Ok(false)
 }
 
-async fn record_code_failure(
+pub(crate) async fn record_code_failure(
     state: &AppState,
     user: &User,
     ip: &str,
@@ -313,6 +322,8 @@ struct StepPage<'a> {
     setup: Option<Setup>,
     codes: Vec<String>,
     message: Option<&'a str>,
+    /// Offer the user's WebAuthn keys instead.
+    has_keys: bool,
 }
 
 fn step_page(
@@ -331,6 +342,7 @@ fn step_page(
             setup,
             codes: Vec::new(),
             message,
+            has_keys: pending.has_keys,
         },
     )
 }
@@ -349,7 +361,7 @@ pub async fn login_form(pending: PendingUser) -> Result<Response, WebError> {
 }
 
 /// Ends the pre-session and signs in: audited, with a new session id.
-async fn finish_sign_in(
+pub(crate) async fn finish_sign_in(
     state: &AppState,
     headers: &HeaderMap,
     pending: &PendingUser,
@@ -497,6 +509,7 @@ pub async fn enrol(
         setup: None,
         codes,
         message: None,
+        has_keys: false,
     };
     Ok((cookies, html(StatusCode::OK, &page)?).into_response())
 }
@@ -527,7 +540,7 @@ async fn account_page(
     message: Option<&str>,
 ) -> Result<Response, WebError> {
     let store = state.store();
-    let enrolled = store.has_mfa(current.user.id).await?;
+    let enrolled = store.has_totp(current.user.id).await?;
     let setup = if enrolled {
         None
     } else {
@@ -612,14 +625,15 @@ pub async fn disable(
     let user = &current.user;
     let refuse =
         |status, message| account_page(&state, &current, status, Vec::new(), Some(message));
-    if !store.has_mfa(user.id).await? {
+    if !store.has_totp(user.id).await? {
         return refuse(
             StatusCode::BAD_REQUEST,
             "Two-factor authentication is not on.",
         )
         .await;
     }
-    if store.mfa_required().await? {
+    // WebAuthn keys, if any, stay and keep the account's second factor.
+    if store.mfa_required().await? && !store.has_webauthn(user.id).await? {
         return refuse(
             StatusCode::BAD_REQUEST,
             "Administrators require two-factor authentication for every account.",
@@ -648,7 +662,7 @@ pub async fn disable(
         )
         .await;
     }
-    store.remove_mfa(user.id, true).await?;
+    store.remove_totp(user.id, true).await?;
     audit(
         &state,
         &user.username,

@@ -9,6 +9,7 @@ pub mod settings;
 pub mod sso;
 pub mod sso_settings;
 pub mod tokens;
+pub mod webauthn;
 
 use askama::Template;
 use axum::http::{header, StatusCode};

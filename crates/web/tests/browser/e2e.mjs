@@ -8,8 +8,13 @@
 //   CHROMIUM      the browser binary (default /usr/bin/chromium)
 // Steps: first-run setup, dashboard, suppress a finding (reason + expiry),
 // see it in the audit log, sign out and in with the passphrase, sign in
-// through SSO; axe-core on every main page (no serious or critical
-// violation allowed). Exit status 1 on any failure.
+// through SSO; then, at http://localhost:PORT (browsers allow WebAuthn on
+// localhost, not on 127.0.0.1) and under the console's real CSP: TOTP
+// enrolment from the account page and sign-in with a generated code, and a
+// security key registered and used with Chromium's virtual authenticator.
+// axe-core on every main page (no serious or critical violation allowed).
+// Exit status 1 on any failure.
+import { createHmac } from 'node:crypto';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -29,7 +34,7 @@ const browser = await chromium.launch({
 });
 // The console's CSP forbids all script; axe is injected by the test only.
 const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
-const page = await context.newPage();
+let page = await context.newPage();
 page.setDefaultTimeout(15000);
 const violations = [];
 let failed = false;
@@ -69,14 +74,46 @@ async function step(name, body) {
   }
 }
 
-async function signIn(username) {
+async function signIn(username, at = base) {
   await page.fill('#username', username);
   await page.fill('#password', passphrase);
-  await Promise.all([page.waitForURL(`${base}/`), page.click('form[action="/login"] button[type=submit]')]);
+  await Promise.all([page.waitForURL(`${at}/`), page.click('form[action="/login"] button[type=submit]')]);
 }
 
-async function signOut() {
-  await Promise.all([page.waitForURL(`${base}/login`), page.click('form[action="/logout"] button')]);
+async function signOut(at = base) {
+  await Promise.all([page.waitForURL(`${at}/login`), page.click('form[action="/logout"] button')]);
+}
+
+// RFC 6238 (HMAC-SHA1, 30 s steps, 6 digits), as an authenticator app does.
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const ch of text.toUpperCase()) {
+    const index = alphabet.indexOf(ch);
+    if (index < 0) continue;
+    value = ((value << 5) | index) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+function totpStep() {
+  return Math.floor(Date.now() / 30000);
+}
+
+function totp(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', secret).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const binary = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3];
+  return String(binary % 1000000).padStart(6, '0');
 }
 
 try {
@@ -140,6 +177,89 @@ try {
     // The provider session is gone: SSO asks for the password again.
     await page.click('text=Sign in with SSO');
     await page.waitForSelector('input[name=login]');
+  });
+
+  // WebAuthn needs a secure context and an RP id that is a host name: the
+  // console maps its loopback address to localhost (handlers/webauthn.rs).
+  // This context keeps the real CSP, so /static/webauthn.js must run under it.
+  const local = base.replace('127.0.0.1', 'localhost');
+  const strict = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await strict.newPage();
+  page.setDefaultTimeout(15000);
+  let secret;
+  let enrolledStep;
+  await step('TOTP enrolment from the account page', async () => {
+    await page.goto(`${local}/login`);
+    await signIn('admin', local);
+    await page.goto(`${local}/account`);
+    await Promise.all([page.waitForURL(`${local}/account/mfa`), page.click('a[href="/account/mfa"]')]);
+    check(await page.isVisible('figure.qr svg'), 'the QR code as SVG');
+    secret = base32Decode(await page.textContent('code.wrap'));
+    check(secret.length >= 16, 'a TOTP key of 128 bits or more next to the QR code');
+    await accessibility('mfa-enrol');
+    await shot('08-totp-enrol');
+    enrolledStep = totpStep();
+    await page.fill('#code', totp(secret, enrolledStep));
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/account/mfa/confirm"] button[type=submit]')]);
+    const text = await page.textContent('main');
+    check(text.includes('recovery codes'), 'recovery codes after confirming');
+    check((await page.$$('ul.codes li')).length === 10, 'ten recovery codes');
+    await shot('09-totp-on');
+  });
+  await step('sign out and in with the passphrase and a fresh TOTP code', async () => {
+    await signOut(local);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', passphrase);
+    await Promise.all([page.waitForURL(`${local}/login/mfa`), page.click('form[action="/login"] button[type=submit]')]);
+    await accessibility('mfa-step');
+    await shot('10-totp-step');
+    // The enrolment code's step is burnt (each code works once); the server
+    // accepts one step of clock skew, so the next step's code is valid now.
+    const fresh = Math.max(totpStep(), enrolledStep) + 1;
+    await page.fill('#code', totp(secret, fresh));
+    await Promise.all([page.waitForURL(`${local}/`), page.click('form[action="/login/mfa"] button[type=submit]')]);
+  });
+  await step('register a security key (virtual authenticator)', async () => {
+    const cdp = await strict.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    await page.goto(`${local}/account/keys`);
+    await accessibility('keys');
+    await shot('11-keys-empty');
+    await page.fill('#key-name', 'Virtual key');
+    await Promise.all([
+      page.waitForURL(`${local}/account/keys?added=true`),
+      page.click('form[data-webauthn="register"] button[type=submit]'),
+    ]);
+    const text = await page.textContent('main');
+    check(text.includes('Virtual key'), 'the new key listed');
+    await accessibility('keys-listed');
+    await shot('12-key-registered');
+  });
+  await step('sign out and in with the passphrase and the security key', async () => {
+    await signOut(local);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', passphrase);
+    await Promise.all([page.waitForURL(`${local}/login/mfa/key`), page.click('form[action="/login"] button[type=submit]')]);
+    await accessibility('key-step');
+    await shot('13-key-step');
+    await Promise.all([
+      page.waitForURL(`${local}/`),
+      page.click('form[data-webauthn="authenticate"] button[type=submit]'),
+    ]);
+    await page.goto(`${local}/audit`);
+    const text = await page.textContent('main');
+    check(text.includes('mfa.webauthn_register'), 'mfa.webauthn_register in the audit log');
+    check(text.includes('second factor webauthn'), 'the sign-in with the key in the audit log');
+    await shot('14-key-signed-in');
   });
 } catch {
   failed = true;

@@ -11,3 +11,4 @@ mod routes;
 mod sso;
 mod sso_ops;
 mod tls;
+mod webauthn;

@@ -53,7 +53,18 @@ fn allowed(
         ("POST", "/users/{id}/role") => (redirect, vec![("role", "auditor".into())]),
         ("POST", "/users/{id}/disable") | ("POST", "/users/{id}/enable") => (redirect, vec![]),
         // Without a pre-session (passphrase done, code due) these send to sign-in.
-        (_, "/login/mfa") | (_, "/login/mfa/enrol") => (redirect, vec![]),
+        (_, "/login/mfa")
+        | (_, "/login/mfa/enrol")
+        | (_, "/login/mfa/key")
+        | (_, "/login/mfa/key/begin")
+        | (_, "/login/mfa/key/finish") => (redirect, vec![]),
+        ("POST", "/account/keys/register/begin") => (ok, vec![("name", "route test".into())]),
+        // No ceremony answer: refused as JSON.
+        ("POST", "/account/keys/register/finish") => (StatusCode::BAD_REQUEST, vec![]),
+        // The target user's id is no key of the visitor's.
+        ("POST", "/account/keys/{id}/remove") => {
+            (StatusCode::NOT_FOUND, vec![("current", PASSPHRASE.into())])
+        }
         ("POST", "/account/mfa/confirm") => {
             (StatusCode::BAD_REQUEST, vec![("code", "000000".into())])
         }
