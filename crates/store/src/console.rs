@@ -326,10 +326,11 @@ fn push_filters(
         Some(TextSearch::Like(pattern)) => {
             builder.push(" AND (");
             for (i, text) in [
-                "COALESCE(json_extract(finding, '$.title'), '')",
                 "rule_id",
                 "COALESCE(file_path, '')",
                 "resource_kind || ' ' || resource_id",
+                // Last: reading the title parses the finding's JSON.
+                "COALESCE(json_extract(finding, '$.title'), '')",
             ]
             .into_iter()
             .enumerate()
