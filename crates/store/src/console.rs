@@ -213,7 +213,9 @@ const SEARCH_DIRECT_MAX: i64 = 1_000;
 /// How the findings list matches `q=`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum TextSearch {
-    /// An FTS5 phrase over the trigram index of title, rule, location, asset.
+    /// The ids the FTS5 trigram index of title, rule, location and asset
+    /// matched, as a JSON array: the index is read once per page, not once
+    /// per statement.
     FullText(String),
     /// A LIKE pattern over the same four texts (with `\` as escape).
     Like(String),
@@ -317,11 +319,11 @@ fn push_filters(
         }
     }
     match search {
-        Some(TextSearch::FullText(phrase)) => {
+        Some(TextSearch::FullText(ids)) => {
             builder
-                .push(" AND id IN (SELECT rowid FROM findings_fts WHERE findings_fts MATCH ")
-                .push_bind(phrase.clone())
-                .push(")");
+                .push(" AND id IN (SELECT value FROM json_each(")
+                .push_bind(ids.clone())
+                .push("))");
         }
         Some(TextSearch::Like(pattern)) => {
             builder.push(" AND (");
@@ -463,17 +465,16 @@ impl Store {
         };
         // Trigrams need three characters; shorter text matches most rows anyway.
         if text.chars().count() >= 3 {
-            let phrase = fts_phrase(text);
-            let matches: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM findings_fts WHERE findings_fts MATCH ? \
-                 LIMIT ?)",
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT rowid FROM findings_fts WHERE findings_fts MATCH ? LIMIT ?",
             )
-            .bind(&phrase)
+            .bind(fts_phrase(text))
             .bind(SEARCH_DIRECT_MAX + 1)
-            .fetch_one(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-            if matches <= SEARCH_DIRECT_MAX {
-                return Ok(Some(TextSearch::FullText(phrase)));
+            if ids.len() as i64 <= SEARCH_DIRECT_MAX {
+                let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                return Ok(Some(TextSearch::FullText(format!("[{ids}]"))));
             }
         }
         Ok(Some(TextSearch::Like(like_pattern(text))))

@@ -406,14 +406,17 @@ async fn text_search_finds_substrings_of_title_rule_location_and_asset_either_wa
             assert_eq!(got_sorted, want_sorted, "`{text}` {status:?}");
         }
     }
-    // A selective search reads its matches by id from the full-text index.
+    // A selective search reads the ids the full-text index matched.
     let plan = store
         .findings_page_plan(&search("deps-bucket_4", StatusFilter::All), at(3, 2))
         .await
         .unwrap()
         .join("\n");
-    assert!(plan.contains("findings_fts VIRTUAL TABLE"), "{plan}");
-    assert!(plan.contains("INTEGER PRIMARY KEY"), "{plan}");
+    assert!(plan.contains("json_each VIRTUAL TABLE"), "{plan}");
+    assert!(
+        plan.contains("SEARCH findings USING INTEGER PRIMARY KEY"),
+        "{plan}"
+    );
 
     // A title that changes is found under its new text only; a deleted
     // finding leaves the index.
