@@ -107,3 +107,46 @@ DROP INDEX findings_console_last_seen;
 CREATE INDEX findings_console_last_seen ON findings (last_seen DESC, id DESC, status, severity_rank);
 DROP INDEX findings_console_severity;
 CREATE INDEX findings_console_severity ON findings (severity_rank DESC, first_seen, id, status);
+
+-- Findings per engine, status, severity and category: the exact total of a
+-- list filtered by engine (finding_counts has no engine), read instead of
+-- counting matches one by one up to the cap.
+CREATE TABLE finding_engine_counts (
+    engine        TEXT    NOT NULL,
+    status        TEXT    NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    category      TEXT    NOT NULL,
+    n             INTEGER NOT NULL,
+    PRIMARY KEY (engine, status, severity_rank, category)
+) WITHOUT ROWID;
+
+CREATE TRIGGER finding_engine_counts_insert AFTER INSERT ON findings
+BEGIN
+    INSERT INTO finding_engine_counts (engine, status, severity_rank, category, n)
+        VALUES (NEW.engine, NEW.status, NEW.severity_rank, NEW.category, 1)
+        ON CONFLICT (engine, status, severity_rank, category) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER finding_engine_counts_delete AFTER DELETE ON findings
+BEGIN
+    UPDATE finding_engine_counts SET n = n - 1
+        WHERE engine = OLD.engine AND status = OLD.status
+          AND severity_rank = OLD.severity_rank AND category = OLD.category;
+END;
+
+CREATE TRIGGER finding_engine_counts_update
+AFTER UPDATE OF engine, status, severity_rank, category ON findings
+WHEN OLD.engine IS NOT NEW.engine OR OLD.status IS NOT NEW.status
+  OR OLD.severity_rank IS NOT NEW.severity_rank OR OLD.category IS NOT NEW.category
+BEGIN
+    UPDATE finding_engine_counts SET n = n - 1
+        WHERE engine = OLD.engine AND status = OLD.status
+          AND severity_rank = OLD.severity_rank AND category = OLD.category;
+    INSERT INTO finding_engine_counts (engine, status, severity_rank, category, n)
+        VALUES (NEW.engine, NEW.status, NEW.severity_rank, NEW.category, 1)
+        ON CONFLICT (engine, status, severity_rank, category) DO UPDATE SET n = n + 1;
+END;
+
+INSERT INTO finding_engine_counts (engine, status, severity_rank, category, n)
+    SELECT engine, status, severity_rank, category, COUNT(*) FROM findings
+    GROUP BY engine, status, severity_rank, category;

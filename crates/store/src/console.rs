@@ -430,7 +430,7 @@ fn page_statement(
 
 /// Whether the rollup counts answer the total of `query` exactly.
 fn total_from_rollup(query: &FindingQuery, search: Option<&TextSearch>) -> bool {
-    query.engine.is_none() && query.rule_id.is_none() && search.is_none() && !query.overdue_only
+    query.rule_id.is_none() && search.is_none() && !query.overdue_only
 }
 
 /// The statement counting `query`'s matches up to [`COUNT_CAP`] + 1.
@@ -522,8 +522,8 @@ impl Store {
     ///
     /// Each page is one index range scan from the cursor (so page 500 costs
     /// what page 1 does) over an index led by the filtered column, and the
-    /// total is exact from the rollup counts when only status, severity and
-    /// category filter, or else counted up to [`COUNT_CAP`].
+    /// total is exact from the rollup counts when only status, severity,
+    /// category and engine filter, or else counted up to [`COUNT_CAP`].
     pub async fn findings_page(
         &self,
         query: &FindingQuery,
@@ -567,7 +567,7 @@ impl Store {
     ) -> Result<(u64, bool)> {
         if total_from_rollup(query, search) {
             let mut builder = QueryBuilder::<Sqlite>::new(
-                "SELECT COALESCE(SUM(n), 0) FROM finding_counts WHERE 1 = 1",
+                "SELECT COALESCE(SUM(n), 0) FROM finding_engine_counts WHERE 1 = 1",
             );
             match query.status {
                 StatusFilter::Actionable => {
@@ -587,6 +587,9 @@ impl Store {
                 builder
                     .push(" AND category = ")
                     .push_bind(category.to_string());
+            }
+            if let Some(engine) = query.engine.as_deref() {
+                builder.push(" AND engine = ").push_bind(engine.to_string());
             }
             let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
             return Ok((u64::try_from(total).unwrap_or(0), true));

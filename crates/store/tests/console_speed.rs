@@ -458,7 +458,7 @@ async fn text_search_finds_substrings_of_title_rule_location_and_asset_either_wa
 async fn mismatches(dir: &TempDir, store: &Store, now: DateTime<Utc>) -> Vec<String> {
     let pool = raw_pool(dir).await;
     let mut found = Vec::new();
-    let pairs: [(&str, &str, &str); 4] = [
+    let pairs: [(&str, &str, &str); 5] = [
         (
             "finding_due_times",
             "SELECT due_at || '|' || severity_rank || '|' || n FROM finding_due_times \
@@ -481,6 +481,13 @@ async fn mismatches(dir: &TempDir, store: &Store, now: DateTime<Utc>) -> Vec<Str
              FROM finding_counts WHERE n <> 0 ORDER BY 1",
             "SELECT status || '|' || severity_rank || '|' || category || '|' || COUNT(*) \
              FROM findings GROUP BY status, severity_rank, category ORDER BY 1",
+        ),
+        (
+            "finding_engine_counts",
+            "SELECT engine || '|' || status || '|' || severity_rank || '|' || category || '|' || n \
+             FROM finding_engine_counts WHERE n <> 0 ORDER BY 1",
+            "SELECT engine || '|' || status || '|' || severity_rank || '|' || category || '|' || \
+             COUNT(*) FROM findings GROUP BY engine, status, severity_rank, category ORDER BY 1",
         ),
         (
             "findings_fts",
@@ -643,6 +650,9 @@ async fn dropping_any_one_trigger_is_caught() {
         "finding_counts_insert",
         "finding_counts_delete",
         "finding_counts_update",
+        "finding_engine_counts_insert",
+        "finding_engine_counts_delete",
+        "finding_engine_counts_update",
     ] {
         let (dir, store) = temp_store().await;
         raw_sql(&dir, &format!("DROP TRIGGER {trigger}")).await;
