@@ -465,16 +465,18 @@ impl Store {
         };
         // Trigrams need three characters; shorter text matches most rows anyway.
         if text.chars().count() >= 3 {
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT rowid FROM findings_fts WHERE findings_fts MATCH ? LIMIT ?",
+            // One row (a JSON array) rather than a row per match: rows cross
+            // from SQLite's thread one by one.
+            let (matches, ids): (i64, String) = sqlx::query_as(
+                "SELECT COUNT(*), json_group_array(id) FROM (SELECT rowid AS id FROM findings_fts \
+                 WHERE findings_fts MATCH ? LIMIT ?)",
             )
             .bind(fts_phrase(text))
             .bind(SEARCH_DIRECT_MAX + 1)
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-            if ids.len() as i64 <= SEARCH_DIRECT_MAX {
-                let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                return Ok(Some(TextSearch::FullText(format!("[{ids}]"))));
+            if matches <= SEARCH_DIRECT_MAX {
+                return Ok(Some(TextSearch::FullText(ids)));
             }
         }
         Ok(Some(TextSearch::Like(like_pattern(text))))

@@ -87,7 +87,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Reads through a shared mapping of the file instead of copying
+            // pages into each of the pool's 16 connection caches.
+            .pragma("mmap_size", "268435456");
 
         let pool_options = if in_memory {
             // An in-memory database lives as long as its connection.
