@@ -191,27 +191,111 @@ fn parse_cursor(sort: FindingSort, cursor: &str) -> Result<(i64, String, i64)> {
     Ok((rank, time.to_string(), id.parse().map_err(|_| bad())?))
 }
 
+/// The cursor of `query.after`, if any.
+fn parse_query_cursor(query: &FindingQuery) -> Result<Option<(i64, String, i64)>> {
+    query
+        .after
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| parse_cursor(query.sort, c))
+        .transpose()
+}
+
 /// Beyond this many matching findings, a filtered list says "N+" instead of
 /// counting every match.
 pub const COUNT_CAP: u64 = 1_000;
 
+/// Text searches with fewer full-text matches than this read the matches
+/// by id and sort them; broader ones walk the list's sort index with a LIKE
+/// filter, which finds a page of dense matches within a few hundred rows.
+const SEARCH_DIRECT_MAX: i64 = 1_000;
+
+/// How the findings list matches `q=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TextSearch {
+    /// The ids the FTS5 trigram index of title, rule, location and asset
+    /// matched, as a JSON array: the index is read once per page, not once
+    /// per statement.
+    FullText(String),
+    /// A LIKE pattern over the same four texts (with `\` as escape).
+    Like(String),
+}
+
+/// The `q=` text as an FTS5 phrase: a substring match under the trigram
+/// tokenizer, with no query syntax of its own.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The index a page of the list walks: led by the most selective equality
+/// filter, then the sort key, so the page is one range scan in order that
+/// stops after `limit` rows. `None`: a full-text search, read by id.
+fn list_index(query: &FindingQuery, search: Option<&TextSearch>) -> Option<&'static str> {
+    if matches!(search, Some(TextSearch::FullText(_))) {
+        return None;
+    }
+    let by_severity = query.sort == FindingSort::Severity;
+    let pick = |severity_order, last_seen_order| {
+        if by_severity {
+            severity_order
+        } else {
+            last_seen_order
+        }
+    };
+    Some(if query.rule_id.is_some() {
+        pick("findings_console_rule", "findings_console_rule_last_seen")
+    } else if query.engine.is_some() {
+        pick(
+            "findings_console_engine",
+            "findings_console_engine_last_seen",
+        )
+    } else if query.category.is_some() {
+        pick(
+            "findings_console_category",
+            "findings_console_category_last_seen",
+        )
+    } else if matches!(query.status, StatusFilter::Only(_)) {
+        pick(
+            "findings_console_status_severity",
+            "findings_console_status_last_seen",
+        )
+    } else {
+        pick("findings_console_severity", "findings_console_last_seen")
+    })
+}
+
+/// `FROM findings` naming the index `list_index` chose (or none, for rows
+/// read by id), so the plan does not depend on the planner's guesses.
+fn push_from(builder: &mut QueryBuilder<Sqlite>, index: Option<&'static str>) {
+    match index {
+        Some(index) => builder.push(format_args!(" FROM findings INDEXED BY {index}")),
+        None => builder.push(" FROM findings NOT INDEXED"),
+    };
+}
+
 /// The filters of `query` as ` AND ...` fragments over `findings`, values bound.
-///
-/// A unary `+` keeps SQLite from using an index for a term: for dense
-/// filters (two statuses out of four, a category, an engine under the
-/// last-seen order) walking the index of the sort order and filtering is
-/// cheaper than fetching every match and sorting it (EXPLAIN QUERY PLAN
-/// shows `USE TEMP B-TREE FOR ORDER BY` otherwise, over up to 100,000 rows).
 fn push_filters(
     builder: &mut QueryBuilder<Sqlite>,
     query: &FindingQuery,
-    text: Option<&str>,
+    search: Option<&TextSearch>,
     now: &str,
 ) {
     builder.push(" WHERE 1 = 1");
     match query.status {
         StatusFilter::Actionable => {
-            builder.push(format_args!(" AND +status IN {ACTIONABLE}"));
+            builder.push(format_args!(" AND status IN {ACTIONABLE}"));
         }
         StatusFilter::Only(status) => {
             builder.push(" AND status = ").push_bind(status.as_str());
@@ -223,15 +307,9 @@ fn push_filters(
             .push(" AND severity_rank >= ")
             .push_bind(rank_of(severity));
     }
-    // `findings_console_engine` is in severity order; under the other order
-    // the engine is a filter on the walk.
-    let engine = match query.sort {
-        FindingSort::Severity => "engine",
-        FindingSort::LastSeen => "+engine",
-    };
     for (column, value) in [
-        (engine, &query.engine),
-        ("+category", &query.category),
+        ("engine", &query.engine),
+        ("category", &query.category),
         ("rule_id", &query.rule_id),
     ] {
         if let Some(value) = value.as_deref() {
@@ -240,15 +318,36 @@ fn push_filters(
                 .push_bind(value.to_string());
         }
     }
-    if let Some(text) = text {
-        builder
-            .push(" AND (resource_id LIKE ")
-            .push_bind(text.to_string())
-            .push(" OR file_path LIKE ")
-            .push_bind(text.to_string())
-            .push(" OR rule_id LIKE ")
-            .push_bind(text.to_string())
-            .push(")");
+    match search {
+        Some(TextSearch::FullText(ids)) => {
+            builder
+                .push(" AND id IN (SELECT value FROM json_each(")
+                .push_bind(ids.clone())
+                .push("))");
+        }
+        Some(TextSearch::Like(pattern)) => {
+            builder.push(" AND (");
+            for (i, text) in [
+                "rule_id",
+                "COALESCE(file_path, '')",
+                "resource_kind || ' ' || resource_id",
+                // Last: reading the title parses the finding's JSON.
+                "COALESCE(json_extract(finding, '$.title'), '')",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    builder.push(" OR ");
+                }
+                builder
+                    .push(format_args!("{text} LIKE "))
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            builder.push(")");
+        }
+        None => {}
     }
     if query.overdue_only {
         builder
@@ -264,13 +363,169 @@ const SUMMARY_COLUMNS: &str = "id, fingerprint, rule_id, \
      engine, scope, resource_kind, resource_id, file_path, status, first_seen, last_seen, \
      sla_due_at, severity_rank";
 
+/// The statement of one page of the list after `prefix` (`EXPLAIN QUERY
+/// PLAN ` or nothing).
+fn page_statement(
+    prefix: &str,
+    query: &FindingQuery,
+    search: Option<&TextSearch>,
+    cursor: Option<(i64, String, i64)>,
+    now: &str,
+    limit: i64,
+) -> QueryBuilder<Sqlite> {
+    let mut builder = QueryBuilder::<Sqlite>::new(prefix.to_string());
+    let index = list_index(query, search);
+    match (query.sort, cursor) {
+        (FindingSort::Severity, None) => {
+            builder.push(format_args!("SELECT {SUMMARY_COLUMNS}"));
+            push_from(&mut builder, index);
+            push_filters(&mut builder, query, search, now);
+            builder.push(" ORDER BY severity_rank DESC, first_seen ASC, id ASC");
+        }
+        (FindingSort::Severity, Some((rank, time, id))) => {
+            // The rest of the cursor's severity, then the lower ones: two
+            // range scans, where one OR-ed condition would scan from the top.
+            builder.push(format_args!("SELECT * FROM (SELECT {SUMMARY_COLUMNS}"));
+            push_from(&mut builder, index);
+            push_filters(&mut builder, query, search, now);
+            builder
+                .push(" AND severity_rank = ")
+                .push_bind(rank)
+                .push(" AND (first_seen, id) > (")
+                .push_bind(time)
+                .push(", ")
+                .push_bind(id)
+                .push(") ORDER BY severity_rank DESC, first_seen ASC, id ASC LIMIT ")
+                .push_bind(limit + 1);
+            builder.push(format_args!(
+                ") UNION ALL SELECT * FROM (SELECT {SUMMARY_COLUMNS}"
+            ));
+            push_from(&mut builder, index);
+            push_filters(&mut builder, query, search, now);
+            builder
+                .push(" AND severity_rank < ")
+                .push_bind(rank)
+                .push(" ORDER BY severity_rank DESC, first_seen ASC, id ASC LIMIT ")
+                .push_bind(limit + 1)
+                .push(") ORDER BY severity_rank DESC, first_seen ASC, id ASC");
+        }
+        (FindingSort::LastSeen, cursor) => {
+            builder.push(format_args!("SELECT {SUMMARY_COLUMNS}"));
+            push_from(&mut builder, index);
+            push_filters(&mut builder, query, search, now);
+            if let Some((_, time, id)) = cursor {
+                builder
+                    .push(" AND (last_seen, id) < (")
+                    .push_bind(time)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(")");
+            }
+            builder.push(" ORDER BY last_seen DESC, id DESC");
+        }
+    }
+    builder.push(" LIMIT ").push_bind(limit + 1);
+    builder
+}
+
+/// Whether the rollup counts answer the total of `query` exactly.
+fn total_from_rollup(query: &FindingQuery, search: Option<&TextSearch>) -> bool {
+    query.rule_id.is_none() && search.is_none() && !query.overdue_only
+}
+
+/// The statement counting `query`'s matches up to [`COUNT_CAP`] + 1.
+fn count_statement(
+    prefix: &str,
+    query: &FindingQuery,
+    search: Option<&TextSearch>,
+    now: &str,
+) -> QueryBuilder<Sqlite> {
+    let mut builder =
+        QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT COUNT(*) FROM (SELECT 1"));
+    push_from(&mut builder, list_index(query, search));
+    push_filters(&mut builder, query, search, now);
+    builder
+        .push(" LIMIT ")
+        .push_bind(COUNT_CAP as i64 + 1)
+        .push(")");
+    builder
+}
+
 impl Store {
+    /// How the list matches `query.text`: through the full-text index when
+    /// it has at most [`SEARCH_DIRECT_MAX`] matches, else by LIKE on the walk.
+    async fn text_search(&self, query: &FindingQuery) -> Result<Option<TextSearch>> {
+        let Some(text) = query
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return Ok(None);
+        };
+        // Trigrams need three characters; shorter text matches most rows anyway.
+        if text.chars().count() >= 3 {
+            // One row (a JSON array) rather than a row per match: rows cross
+            // from SQLite's thread one by one.
+            let (matches, ids): (i64, String) = sqlx::query_as(
+                "SELECT COUNT(*), json_group_array(id) FROM (SELECT rowid AS id FROM findings_fts \
+                 WHERE findings_fts MATCH ? LIMIT ?)",
+            )
+            .bind(fts_phrase(text))
+            .bind(SEARCH_DIRECT_MAX + 1)
+            .fetch_one(&self.pool)
+            .await?;
+            if matches <= SEARCH_DIRECT_MAX {
+                return Ok(Some(TextSearch::FullText(ids)));
+            }
+        }
+        Ok(Some(TextSearch::Like(like_pattern(text))))
+    }
+
+    /// The query plan (EXPLAIN QUERY PLAN, one line per step) of the page
+    /// and of the count that [`Store::findings_page`] runs for `query`, so
+    /// tests can pin the index each filter combination walks.
+    pub async fn findings_page_plan(
+        &self,
+        query: &FindingQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let search = self.text_search(query).await?;
+        let now_text = ts(now);
+        let cursor = parse_query_cursor(query)?;
+        let limit = i64::from(query.limit.clamp(1, 500));
+        let mut statements = vec![page_statement(
+            "EXPLAIN QUERY PLAN ",
+            query,
+            search.as_ref(),
+            cursor,
+            &now_text,
+            limit,
+        )];
+        if !total_from_rollup(query, search.as_ref()) {
+            statements.push(count_statement(
+                "EXPLAIN QUERY PLAN ",
+                query,
+                search.as_ref(),
+                &now_text,
+            ));
+        }
+        let mut plan = Vec::new();
+        for mut statement in statements {
+            let rows: Vec<(i64, i64, i64, String)> =
+                statement.build_query_as().fetch_all(&self.pool).await?;
+            plan.extend(rows.into_iter().map(|r| r.3));
+            plan.push("--".into());
+        }
+        Ok(plan)
+    }
+
     /// One page of the console's findings list.
     ///
     /// Each page is one index range scan from the cursor (so page 500 costs
-    /// what page 1 does), and the total is exact from the rollup counts when
-    /// only status, severity and category filter, or else counted up to
-    /// [`COUNT_CAP`].
+    /// what page 1 does) over an index led by the filtered column, and the
+    /// total is exact from the rollup counts when only status, severity,
+    /// category and engine filter, or else counted up to [`COUNT_CAP`].
     pub async fn findings_page(
         &self,
         query: &FindingQuery,
@@ -278,71 +533,14 @@ impl Store {
     ) -> Result<FindingsPage> {
         self.expire_suppressions_if_due(now).await?;
         let limit = i64::from(query.limit.clamp(1, 500));
-        let text = query
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| format!("%{}%", t.replace(['%', '_', '\\'], "")));
         let now_text = ts(now);
-        let cursor = query
-            .after
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .map(|c| parse_cursor(query.sort, c))
-            .transpose()?;
-        let mut builder = QueryBuilder::<Sqlite>::new("");
-        let text = text.as_deref();
-        match (query.sort, cursor) {
-            (FindingSort::Severity, None) => {
-                builder.push(format_args!("SELECT {SUMMARY_COLUMNS} FROM findings"));
-                push_filters(&mut builder, query, text, &now_text);
-                builder.push(" ORDER BY severity_rank DESC, first_seen ASC, id ASC");
-            }
-            (FindingSort::Severity, Some((rank, time, id))) => {
-                // The rest of the cursor's severity, then the lower ones: two
-                // range scans, where one OR-ed condition would scan from the top.
-                builder.push(format_args!(
-                    "SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM findings"
-                ));
-                push_filters(&mut builder, query, text, &now_text);
-                builder
-                    .push(" AND severity_rank = ")
-                    .push_bind(rank)
-                    .push(" AND (first_seen, id) > (")
-                    .push_bind(time)
-                    .push(", ")
-                    .push_bind(id)
-                    .push(") ORDER BY first_seen ASC, id ASC LIMIT ")
-                    .push_bind(limit + 1);
-                builder.push(format_args!(
-                    ") UNION ALL SELECT * FROM (SELECT {SUMMARY_COLUMNS} FROM findings"
-                ));
-                push_filters(&mut builder, query, text, &now_text);
-                builder
-                    .push(" AND severity_rank < ")
-                    .push_bind(rank)
-                    .push(" ORDER BY severity_rank DESC, first_seen ASC, id ASC LIMIT ")
-                    .push_bind(limit + 1)
-                    .push(") ORDER BY severity_rank DESC, first_seen ASC, id ASC");
-            }
-            (FindingSort::LastSeen, cursor) => {
-                builder.push(format_args!("SELECT {SUMMARY_COLUMNS} FROM findings"));
-                push_filters(&mut builder, query, text, &now_text);
-                if let Some((_, time, id)) = cursor {
-                    builder
-                        .push(" AND (last_seen, id) < (")
-                        .push_bind(time)
-                        .push(", ")
-                        .push_bind(id)
-                        .push(")");
-                }
-                builder.push(" ORDER BY last_seen DESC, id DESC");
-            }
-        }
-        builder.push(" LIMIT ").push_bind(limit + 1);
+        let cursor = parse_query_cursor(query)?;
+        let search = self.text_search(query).await?;
         let mut findings: Vec<FindingSummary> =
-            builder.build_query_as().fetch_all(&self.pool).await?;
+            page_statement("", query, search.as_ref(), cursor, &now_text, limit)
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await?;
         let more = findings.len() as i64 > limit;
         findings.truncate(limit as usize);
         let next_cursor = if more {
@@ -350,7 +548,9 @@ impl Store {
         } else {
             None
         };
-        let (total, total_is_exact) = self.count_matching(query, text, &now_text).await?;
+        let (total, total_is_exact) = self
+            .count_matching(query, search.as_ref(), &now_text)
+            .await?;
         Ok(FindingsPage {
             findings,
             total,
@@ -364,16 +564,12 @@ impl Store {
     async fn count_matching(
         &self,
         query: &FindingQuery,
-        text: Option<&str>,
+        search: Option<&TextSearch>,
         now: &str,
     ) -> Result<(u64, bool)> {
-        let from_rollup = query.engine.is_none()
-            && query.rule_id.is_none()
-            && text.is_none()
-            && !query.overdue_only;
-        if from_rollup {
+        if total_from_rollup(query, search) {
             let mut builder = QueryBuilder::<Sqlite>::new(
-                "SELECT COALESCE(SUM(n), 0) FROM finding_counts WHERE 1 = 1",
+                "SELECT COALESCE(SUM(n), 0) FROM finding_engine_counts WHERE 1 = 1",
             );
             match query.status {
                 StatusFilter::Actionable => {
@@ -394,17 +590,16 @@ impl Store {
                     .push(" AND category = ")
                     .push_bind(category.to_string());
             }
+            if let Some(engine) = query.engine.as_deref() {
+                builder.push(" AND engine = ").push_bind(engine.to_string());
+            }
             let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
             return Ok((u64::try_from(total).unwrap_or(0), true));
         }
-        let mut builder =
-            QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1 FROM findings");
-        push_filters(&mut builder, query, text, now);
-        builder
-            .push(" LIMIT ")
-            .push_bind(COUNT_CAP as i64 + 1)
-            .push(")");
-        let total: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
+        let total: i64 = count_statement("", query, search, now)
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await?;
         let total = u64::try_from(total).unwrap_or(0);
         Ok((total.min(COUNT_CAP), total <= COUNT_CAP))
     }
@@ -430,8 +625,9 @@ impl Store {
     /// The dashboard's counts, with a trend over the `days` days up to `now`.
     ///
     /// Read from the rollup tables the store's triggers keep exact
-    /// (`finding_counts`, `finding_due_counts`, `finding_daily_changes`);
-    /// only the findings falling due today are looked at one by one.
+    /// (`finding_counts`, `finding_due_counts` for the days before today,
+    /// `finding_due_times` for today up to `now`, `finding_daily_changes`):
+    /// a few dozen rows whatever the number of findings.
     pub async fn dashboard(&self, now: DateTime<Utc>, days: u32) -> Result<Dashboard> {
         self.expire_suppressions_if_due(now).await?;
         let today = now.date_naive();
@@ -452,10 +648,10 @@ impl Store {
         .bind(today.to_string())
         .fetch_all(&self.pool)
         .await?;
-        let overdue_today: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT severity_rank, COUNT(*) FROM findings WHERE status IN {ACTIONABLE} \
-             AND sla_due_at >= ? AND sla_due_at < ? GROUP BY severity_rank"
-        )))
+        let overdue_today: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT severity_rank, SUM(n) FROM finding_due_times \
+             WHERE due_at >= ? AND due_at < ? GROUP BY severity_rank",
+        )
         .bind(ts(today_start))
         .bind(ts(now))
         .fetch_all(&self.pool)

@@ -87,7 +87,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Reads through a shared mapping of the file instead of copying
+            // pages into each of the pool's 16 connection caches.
+            .pragma("mmap_size", "268435456");
 
         let pool_options = if in_memory {
             // An in-memory database lives as long as its connection.
@@ -687,7 +690,10 @@ impl Store {
     /// Applies expired suppressions, taking the write lock only when there is one.
     pub(crate) async fn expire_suppressions_if_due(&self, now: DateTime<Utc>) -> Result<()> {
         let due: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM findings WHERE status = 'suppressed' \
+            // By expiry: with the status index this read every suppressed
+            // finding, on every page of the console.
+            "SELECT EXISTS (SELECT 1 FROM findings INDEXED BY findings_suppression_expiry \
+             WHERE status = 'suppressed' \
              AND suppression_expires_at IS NOT NULL AND suppression_expires_at <= ?)",
         )
         .bind(ts(now))

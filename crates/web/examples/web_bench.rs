@@ -9,7 +9,9 @@
 //!   HTTP on loopback), for when the CLI binary is not built in release.
 //! - `web_bench load URL PASSPHRASE CLIENTS SECONDS`: signs in to a running
 //!   `palisade serve` over HTTP, then for each page runs CLIENTS concurrent
-//!   clients for SECONDS and prints p50/p99 latency as a Markdown table;
+//!   clients for SECONDS and prints p50/p99 latency as a Markdown table
+//!   (dashboard, findings page 1 and 500, two filtered lists, a selective and
+//!   a match-everything text search);
 //!   finally times sign-ins against a bare Argon2id hash.
 
 use std::sync::Arc;
@@ -224,6 +226,16 @@ async fn load(base: &str, passphrase: &str, clients: usize, seconds: u64) -> Res
         (
             "findings filtered (engine deps, by last seen)",
             format!("{base}/findings?engine=deps&sort=last_seen"),
+        ),
+        // A few hundred matches: read by id through the FTS5 trigram index.
+        (
+            "findings text search (q=dir42/, 333 of 100,000 match)",
+            format!("{base}/findings?q=dir42%2F"),
+        ),
+        // Every finding matches: the LIKE filter on the sort index's walk.
+        (
+            "findings text search (q=main.tf, every finding)",
+            format!("{base}/findings?q=main.tf"),
         ),
     ];
     println!("| page | requests | p50 ms | p99 ms |");
