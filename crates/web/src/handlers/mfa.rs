@@ -611,6 +611,25 @@ pub struct DisableForm {
     current: String,
 }
 
+/// Whether a form proves the user is at the keyboard now: a current TOTP or
+/// recovery code when one is given, else the passphrase. Removing a second
+/// factor (TOTP or a security key) asks for one of them.
+pub(crate) async fn proves_presence(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    passphrase: String,
+    now: DateTime<Utc>,
+) -> Result<bool, WebError> {
+    if !code.trim().is_empty() {
+        return Ok(verify_factor(state, user.id, code, now).await?.is_some());
+    }
+    let stored = user.password_hash.clone().unwrap_or_default();
+    Ok(passphrase.chars().count() <= MAX_PASSPHRASE_CHARS
+        && !passphrase.is_empty()
+        && blocking(move || verify_passphrase(&passphrase, &stored)).await?)
+}
+
 /// Turns the second factor off, proven by a fresh code or the passphrase;
 /// other sessions end and this browser gets a new one.
 pub async fn disable(
@@ -643,17 +662,7 @@ pub async fn disable(
     if code_attempts_locked(&state, user.id, &ip, now).await? {
         return refuse(StatusCode::TOO_MANY_REQUESTS, CODE_PAUSED).await;
     }
-    let proven = if !form.code.trim().is_empty() {
-        verify_factor(&state, user.id, &form.code, now)
-            .await?
-            .is_some()
-    } else {
-        let stored = user.password_hash.clone().unwrap_or_default();
-        let given = form.current;
-        given.chars().count() <= MAX_PASSPHRASE_CHARS
-            && !given.is_empty()
-            && blocking(move || verify_passphrase(&given, &stored)).await?
-    };
+    let proven = proves_presence(&state, user, &form.code, form.current, now).await?;
     if !proven {
         record_code_failure(&state, user, &ip, now).await?;
         return refuse(

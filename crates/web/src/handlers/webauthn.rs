@@ -32,13 +32,12 @@ use webauthn_rs::prelude::{
 
 use super::account::begin_session;
 use super::mfa::{
-    code_attempts_locked, finish_sign_in, record_code_failure, verify_factor, PendingUser,
+    code_attempts_locked, finish_sign_in, proves_presence, record_code_failure, PendingUser,
     CODE_PAUSED,
 };
-use super::{audit, blocking, html, Layout};
+use super::{audit, html, Layout};
 use crate::app::ClientIp;
 use crate::authz::CurrentUser;
-use crate::password::{verify_passphrase, MAX_PASSPHRASE_CHARS};
 use crate::state::AppState;
 use crate::WebError;
 
@@ -461,17 +460,7 @@ pub async fn remove(
     if code_attempts_locked(&state, user.id, &ip, now).await? {
         return refuse(StatusCode::TOO_MANY_REQUESTS, CODE_PAUSED).await;
     }
-    let proven = if !form.code.trim().is_empty() {
-        verify_factor(&state, user.id, &form.code, now)
-            .await?
-            .is_some()
-    } else {
-        let stored = user.password_hash.clone().unwrap_or_default();
-        let given = form.current;
-        given.chars().count() <= MAX_PASSPHRASE_CHARS
-            && !given.is_empty()
-            && blocking(move || verify_passphrase(&given, &stored)).await?
-    };
+    let proven = proves_presence(&state, user, &form.code, form.current, now).await?;
     if !proven {
         record_code_failure(&state, user, &ip, now).await?;
         return refuse(
