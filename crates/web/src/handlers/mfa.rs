@@ -611,23 +611,43 @@ pub struct DisableForm {
     current: String,
 }
 
+/// What [`check_presence`] found.
+pub(crate) enum Presence {
+    Proven,
+    /// Too many wrong codes lately: nothing was checked.
+    Paused,
+    /// Wrong code or passphrase (counted towards the pause).
+    Refused,
+}
+
 /// Whether a form proves the user is at the keyboard now: a current TOTP or
-/// recovery code when one is given, else the passphrase. Removing a second
-/// factor (TOTP or a security key) asks for one of them.
-pub(crate) async fn proves_presence(
+/// recovery code when one is given, else the passphrase, throttled like
+/// sign-in codes. Removing a second factor (TOTP or a security key) asks
+/// for one of them.
+pub(crate) async fn check_presence(
     state: &AppState,
     user: &User,
+    ip: &str,
     code: &str,
     passphrase: String,
     now: DateTime<Utc>,
-) -> Result<bool, WebError> {
-    if !code.trim().is_empty() {
-        return Ok(verify_factor(state, user.id, code, now).await?.is_some());
+) -> Result<Presence, WebError> {
+    if code_attempts_locked(state, user.id, ip, now).await? {
+        return Ok(Presence::Paused);
     }
-    let stored = user.password_hash.clone().unwrap_or_default();
-    Ok(passphrase.chars().count() <= MAX_PASSPHRASE_CHARS
-        && !passphrase.is_empty()
-        && blocking(move || verify_passphrase(&passphrase, &stored)).await?)
+    let proven = if !code.trim().is_empty() {
+        verify_factor(state, user.id, code, now).await?.is_some()
+    } else {
+        let stored = user.password_hash.clone().unwrap_or_default();
+        passphrase.chars().count() <= MAX_PASSPHRASE_CHARS
+            && !passphrase.is_empty()
+            && blocking(move || verify_passphrase(&passphrase, &stored)).await?
+    };
+    if proven {
+        return Ok(Presence::Proven);
+    }
+    record_code_failure(state, user, ip, now).await?;
+    Ok(Presence::Refused)
 }
 
 /// Turns the second factor off, proven by a fresh code or the passphrase;
@@ -659,17 +679,16 @@ pub async fn disable(
         )
         .await;
     }
-    if code_attempts_locked(&state, user.id, &ip, now).await? {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, CODE_PAUSED).await;
-    }
-    let proven = proves_presence(&state, user, &form.code, form.current, now).await?;
-    if !proven {
-        record_code_failure(&state, user, &ip, now).await?;
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Give a current code or your passphrase to turn two-factor authentication off.",
-        )
-        .await;
+    match check_presence(&state, user, &ip, &form.code, form.current, now).await? {
+        Presence::Proven => {}
+        Presence::Paused => return refuse(StatusCode::TOO_MANY_REQUESTS, CODE_PAUSED).await,
+        Presence::Refused => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Give a current code or your passphrase to turn two-factor authentication off.",
+            )
+            .await
+        }
     }
     store.remove_totp(user.id, true).await?;
     audit(

@@ -32,8 +32,8 @@ use webauthn_rs::prelude::{
 
 use super::account::begin_session;
 use super::mfa::{
-    code_attempts_locked, finish_sign_in, proves_presence, record_code_failure, PendingUser,
-    CODE_PAUSED,
+    check_presence, code_attempts_locked, finish_sign_in, record_code_failure, PendingUser,
+    Presence, CODE_PAUSED,
 };
 use super::{audit, html, Layout};
 use crate::app::ClientIp;
@@ -457,17 +457,16 @@ pub async fn remove(
         )
         .await;
     }
-    if code_attempts_locked(&state, user.id, &ip, now).await? {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, CODE_PAUSED).await;
-    }
-    let proven = proves_presence(&state, user, &form.code, form.current, now).await?;
-    if !proven {
-        record_code_failure(&state, user, &ip, now).await?;
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Give a current code or your passphrase to remove a key.",
-        )
-        .await;
+    match check_presence(&state, user, &ip, &form.code, form.current, now).await? {
+        Presence::Proven => {}
+        Presence::Paused => return refuse(StatusCode::TOO_MANY_REQUESTS, CODE_PAUSED).await,
+        Presence::Refused => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Give a current code or your passphrase to remove a key.",
+            )
+            .await
+        }
     }
     let Some(name) = store.remove_webauthn_credential(user.id, id).await? else {
         return Err(WebError::NotFound);
