@@ -160,8 +160,10 @@ fn group_by_day(events: Vec<Event>) -> Vec<(String, Vec<Event>)> {
             None => days.push((date, vec![event])),
         }
     }
+    // Each group has at least the event that opened it; its partition name
+    // is that event's, as everywhere else.
     days.into_iter()
-        .map(|(date, events)| (date.format("%Y-%m-%d").to_string(), events))
+        .map(|(_, events)| (events[0].day(), events))
         .collect()
 }
 
