@@ -7,6 +7,7 @@
 //! start (`{"eventVersion"`: CloudTrail writes that key first, and the bytes
 //! `{"` cannot occur inside a JSON string).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::de::IgnoredAny;
@@ -92,13 +93,13 @@ pub const RESOURCE_PARAMETERS: &[&str] = &[
 
 /// What one CloudTrail object gave.
 #[derive(Debug, Default)]
-pub struct Parsed {
-    pub events: Vec<Event>,
+pub struct Parsed<'a> {
+    pub events: Vec<Event<'a>>,
     pub problems: Vec<Problem>,
 }
 
 /// Parses the (decompressed) content of one CloudTrail log file.
-pub fn parse(content: &[u8]) -> Parsed {
+pub fn parse(content: &[u8]) -> Parsed<'_> {
     let mut parsed = Parsed::default();
     let Some(mut pos) = records_array_start(content) else {
         parsed.problems.push(Problem {
@@ -430,8 +431,8 @@ struct RequestParameters<'a> {
     name: Text<'a>,
 }
 
-impl RequestParameters<'_> {
-    fn resource(&self) -> Option<&str> {
+impl<'a> RequestParameters<'a> {
+    fn resource(&self) -> Option<&Text<'a>> {
         [
             &self.bucket_name,
             &self.role_arn,
@@ -447,12 +448,13 @@ impl RequestParameters<'_> {
             &self.name,
         ]
         .into_iter()
-        .find_map(Text::get)
+        .find_map(Text::present)
     }
 }
 
-/// One record to an [`Event`], or why it cannot be one.
-fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
+/// One record to an [`Event`], or why it cannot be one. The event's text
+/// borrows from the file's content, as the record does.
+fn normalise<'a>(record: &Record<'a>, raw: &'a [u8]) -> Result<Event<'a>, String> {
     let time_text = record
         .event_time
         .get()
@@ -461,16 +463,18 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
         .map_err(|error| format!("eventTime `{time_text}` is not an RFC 3339 time: {error}"))?;
     let action = record
         .event_name
-        .get()
+        .value()
         .ok_or_else(|| "missing eventName".to_string())?;
 
     let identity = record.user_identity.get();
-    let field = |get: fn(&'r Identity<'r>) -> &'r Text<'r>| identity.and_then(|i| get(i).get());
+    let field = |get: for<'i> fn(&'i Identity<'a>) -> &'i Text<'a>| {
+        identity.map(get).and_then(Text::present)
+    };
     let session = identity.and_then(|i| i.session_context.get());
     let identity_type = field(|i| &i.kind);
     let actor = field(|i| &i.arn)
         .or_else(|| {
-            (identity_type == Some("AWSService"))
+            (identity_type.and_then(Text::get) == Some("AWSService"))
                 .then(|| field(|i| &i.invoked_by))
                 .flatten()
         })
@@ -478,7 +482,7 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
         .or_else(|| field(|i| &i.principal_id))
         .or_else(|| field(|i| &i.invoked_by));
 
-    let error_code = record.error_code.get();
+    let error_code = record.error_code.present();
     let console_failure = record
         .response_elements
         .get()
@@ -490,11 +494,12 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
         Outcome::Success
     };
 
-    let source_ip_address = record.source_ip_address.get();
-    let src_ip = source_ip_address.filter(|ip| ip.parse::<IpAddr>().is_ok());
+    let source_ip_address = record.source_ip_address.present();
+    let src_ip =
+        source_ip_address.filter(|ip| ip.get().is_some_and(|ip| ip.parse::<IpAddr>().is_ok()));
     let account = record
         .recipient_account_id
-        .get()
+        .present()
         .or_else(|| field(|i| &i.account_id));
     let resource = record
         .resources
@@ -502,7 +507,7 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
         .and_then(|resources| {
             resources
                 .iter()
-                .find_map(|resource| resource.get().and_then(|r| r.arn.get()))
+                .find_map(|resource| resource.get().and_then(|r| r.arn.present()))
         })
         .or_else(|| record.request_parameters.get().and_then(|p| p.resource()));
 
@@ -525,30 +530,30 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
     let user_name = field(|i| &i.user_name).or_else(|| {
         session
             .and_then(|s| s.session_issuer.get())
-            .and_then(|s| s.user_name.get())
+            .and_then(|s| s.user_name.present())
     });
 
     Ok(Event {
         time,
-        actor: owned(actor),
-        action: action.to_string(),
+        actor: value(actor),
+        action,
         outcome,
-        src_ip: owned(src_ip),
-        user_agent: record.user_agent.owned(),
-        region: record.aws_region.owned(),
-        account: owned(account),
-        resource: owned(resource),
-        request_id: record.request_id.owned(),
-        error_code: owned(error_code),
+        src_ip: value(src_ip),
+        user_agent: record.user_agent.value(),
+        region: record.aws_region.value(),
+        account: value(account),
+        resource: value(resource),
+        request_id: record.request_id.value(),
+        error_code: value(error_code),
         extra: vec![
-            ExtraValue::Text(record.event_source.owned()),
-            ExtraValue::Text(record.event_type.owned()),
-            ExtraValue::Text(record.event_id.owned()),
-            ExtraValue::Text(owned(identity_type)),
-            ExtraValue::Text(identity.and_then(|i| i.access_key_id.owned())),
-            ExtraValue::Text(owned(user_name)),
-            ExtraValue::Text(owned(source_ip_address)),
-            ExtraValue::Text(record.error_message.owned()),
+            ExtraValue::Text(record.event_source.value()),
+            ExtraValue::Text(record.event_type.value()),
+            ExtraValue::Text(record.event_id.value()),
+            ExtraValue::Text(value(identity_type)),
+            ExtraValue::Text(value(field(|i| &i.access_key_id))),
+            ExtraValue::Text(value(user_name)),
+            ExtraValue::Text(value(source_ip_address)),
+            ExtraValue::Text(record.error_message.value()),
             ExtraValue::Bool(record.read_only.as_bool()),
             ExtraValue::Bool(mfa),
         ],
@@ -556,8 +561,8 @@ fn normalise<'r>(record: &'r Record<'r>, raw: &[u8]) -> Result<Event, String> {
     })
 }
 
-fn owned(value: Option<&str>) -> Option<String> {
-    value.map(str::to_string)
+fn value<'a>(text: Option<&Text<'a>>) -> Option<Cow<'a, str>> {
+    text.and_then(Text::value)
 }
 
 #[cfg(test)]
@@ -572,7 +577,8 @@ mod tests {
 
     #[test]
     fn a_failed_console_login_is_normalised() {
-        let parsed = parse(wrap(&[LOGIN]).as_bytes());
+        let content = wrap(&[LOGIN]);
+        let parsed = parse(content.as_bytes());
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         let event = &parsed.events[0];
         assert_eq!(event.time.to_rfc3339(), "2026-11-23T08:00:00+00:00");
@@ -596,7 +602,8 @@ mod tests {
         let no_time = LOGIN.replace(r#""eventTime":"2026-11-23T08:00:00Z","#, "");
         let no_name = LOGIN.replace(r#""eventName":"ConsoleLogin","#, "");
         let bad_time = LOGIN.replace("2026-11-23T08:00:00Z", "yesterday");
-        let parsed = parse(wrap(&[&no_time, LOGIN, &no_name, &bad_time, "42"]).as_bytes());
+        let content = wrap(&[&no_time, LOGIN, &no_name, &bad_time, "42"]);
+        let parsed = parse(content.as_bytes());
         assert_eq!(parsed.events.len(), 1);
         let reasons: Vec<(Option<u64>, &str)> = parsed
             .problems
@@ -666,7 +673,8 @@ mod tests {
     #[test]
     fn service_calls_have_no_src_ip_but_keep_the_logged_value() {
         let record = r#"{"eventVersion":"1.08","userIdentity":{"type":"AWSService","invokedBy":"ec2.amazonaws.com"},"eventTime":"2026-11-23T09:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","sourceIPAddress":"ec2.amazonaws.com","requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/app"},"resources":[{"ARN":"arn:aws:iam::111122223333:role/app2"}]}"#;
-        let parsed = parse(wrap(&[record]).as_bytes());
+        let content = wrap(&[record]);
+        let parsed = parse(content.as_bytes());
         let event = &parsed.events[0];
         assert_eq!(event.actor.as_deref(), Some("ec2.amazonaws.com"));
         assert_eq!(event.src_ip, None);

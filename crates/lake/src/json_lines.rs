@@ -12,6 +12,7 @@
 //! A line must be a JSON object with a readable time; anything else goes to
 //! the quarantine.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -249,7 +250,7 @@ impl JsonMapping {
 }
 
 /// Parses the (decompressed) content of one JSON lines file.
-pub fn parse(content: &[u8], mapping: &JsonMapping) -> Parsed {
+pub fn parse<'a>(content: &'a [u8], mapping: &JsonMapping) -> Parsed<'a> {
     let mut parsed = Parsed::default();
     let mut offset = 0usize;
     for (index, line) in content.split(|b| *b == b'\n').enumerate() {
@@ -307,11 +308,11 @@ fn text(object: &Map<String, Value>, mapping: &JsonMapping, target: &str) -> Opt
         })
 }
 
-fn normalise(
+fn normalise<'a>(
     object: &Map<String, Value>,
-    raw: &[u8],
+    raw: &'a [u8],
     mapping: &JsonMapping,
-) -> Result<Event, String> {
+) -> Result<Event<'a>, String> {
     let (time_key, time_value) = mapping
         .keys("time")
         .iter()
@@ -350,23 +351,24 @@ fn normalise(
         .or_else(|| message.clone())
         .unwrap_or_else(|| "log".to_string());
     let src_ip = text(object, mapping, "src_ip").filter(|ip| ip.parse::<IpAddr>().is_ok());
+    let mapped = |target| text(object, mapping, target).map(Cow::Owned);
     Ok(Event {
         time,
-        actor: text(object, mapping, "actor").or_else(|| user_id.clone()),
-        action,
+        actor: mapped("actor").or_else(|| user_id.clone().map(Cow::Owned)),
+        action: Cow::Owned(action),
         outcome,
-        src_ip,
-        user_agent: text(object, mapping, "user_agent"),
-        region: text(object, mapping, "region"),
+        src_ip: src_ip.map(Cow::Owned),
+        user_agent: mapped("user_agent"),
+        region: mapped("region"),
         account: None,
-        resource: text(object, mapping, "resource"),
-        request_id: text(object, mapping, "request_id"),
-        error_code,
+        resource: mapped("resource"),
+        request_id: mapped("request_id"),
+        error_code: error_code.map(Cow::Owned),
         extra: vec![
-            ExtraValue::Text(level),
-            ExtraValue::Text(message),
-            ExtraValue::Text(user_id),
-            ExtraValue::Text(text(object, mapping, "service")),
+            ExtraValue::Text(level.map(Cow::Owned)),
+            ExtraValue::Text(message.map(Cow::Owned)),
+            ExtraValue::Text(user_id.map(Cow::Owned)),
+            ExtraValue::Text(mapped("service")),
         ],
         raw: crate::lenient::raw_text(raw),
     })
@@ -476,7 +478,7 @@ fn is_failure(value: &Value) -> Option<bool> {
 mod tests {
     use super::*;
 
-    fn one(line: &str) -> Result<Event, String> {
+    fn one(line: &str) -> Result<Event<'_>, String> {
         let parsed = parse(line.as_bytes(), &JsonMapping::default());
         match (
             parsed.events.into_iter().next(),

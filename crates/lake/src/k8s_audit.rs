@@ -6,6 +6,7 @@
 //! `ResponseStarted`, `ResponseComplete`, `Panic`, as configured by the audit
 //! policy); every line is kept, and the `stage` column tells them apart.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -70,7 +71,7 @@ pub(crate) const EXTRA_COLUMNS: &[ExtraColumn] = &[
 ];
 
 /// Parses the (decompressed) content of one audit log file.
-pub fn parse(content: &[u8]) -> Parsed {
+pub fn parse(content: &[u8]) -> Parsed<'_> {
     let mut parsed = Parsed::default();
     let mut offset = 0usize;
     for (index, line) in content.split(|b| *b == b'\n').enumerate() {
@@ -119,11 +120,11 @@ fn object<'a>(parent: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a M
     parent?.get(key)?.as_object()
 }
 
-fn owned(value: Option<&str>) -> Option<String> {
-    value.map(str::to_string)
+fn owned(value: Option<&str>) -> Option<Cow<'static, str>> {
+    value.map(|value| Cow::Owned(value.to_string()))
 }
 
-fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
+fn normalise<'a>(value: &Value, raw: &'a [u8]) -> Result<Event<'a>, String> {
     let event = Some(
         value
             .as_object()
@@ -184,7 +185,7 @@ fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
     Ok(Event {
         time,
         actor: owned(text(user, "username")),
-        action: verb.to_string(),
+        action: Cow::Owned(verb.to_string()),
         outcome,
         src_ip: owned(src_ip),
         user_agent: owned(text(event, "userAgent")),
@@ -192,7 +193,7 @@ fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
         account: None,
         resource: owned(resource),
         request_id: owned(text(event, "auditID")),
-        error_code,
+        error_code: error_code.map(Cow::Owned),
         extra: vec![
             ExtraValue::Text(owned(text(event, "stage"))),
             ExtraValue::Text(owned(text(event, "level"))),
@@ -200,7 +201,7 @@ fn normalise(value: &Value, raw: &[u8]) -> Result<Event, String> {
             ExtraValue::Text(owned(text(object_ref, "subresource"))),
             ExtraValue::Text(owned(text(object_ref, "namespace"))),
             ExtraValue::Text(owned(text(object_ref, "name"))),
-            ExtraValue::Text(groups),
+            ExtraValue::Text(groups.map(Cow::Owned)),
             ExtraValue::Text(owned(text(object(event, "impersonatedUser"), "username"))),
             ExtraValue::Int(code),
             ExtraValue::Text(owned(decision)),

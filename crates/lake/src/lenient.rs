@@ -24,9 +24,21 @@ impl<'a> Text<'a> {
         self.0.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
-    /// [`Text::get`] as an owned string.
-    pub fn owned(&self) -> Option<String> {
-        self.get().map(str::to_string)
+    /// The field itself when it has a value ([`Text::get`] is `Some`).
+    pub fn present(&self) -> Option<&Self> {
+        self.get().map(|_| self)
+    }
+
+    /// [`Text::get`], borrowing from the input when the value was written
+    /// without escapes (nearly always), so nothing is copied.
+    pub fn value(&self) -> Option<Cow<'a, str>> {
+        match &self.0 {
+            Some(Cow::Borrowed(text)) => Some(text.trim())
+                .filter(|text| !text.is_empty())
+                .map(Cow::Borrowed),
+            Some(Cow::Owned(_)) => self.get().map(|text| Cow::Owned(text.to_string())),
+            None => None,
+        }
     }
 }
 
@@ -216,10 +228,10 @@ impl Scalar {
 /// `str::from_utf8` checks a word at a time; `String::from_utf8_lossy`
 /// walks char by char (a measured 5% of CloudTrail ingest), so it only runs
 /// for the rare record that needs replacing.
-pub(crate) fn raw_text(bytes: &[u8]) -> String {
+pub(crate) fn raw_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

@@ -7,6 +7,7 @@
 //! adds `dt` back as a column of each source's table. `docs/lake.md` has the
 //! reference.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -157,8 +158,8 @@ pub enum ExtraKind {
 
 /// The value of an [`ExtraColumn`] in one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExtraValue {
-    Text(Option<String>),
+pub enum ExtraValue<'a> {
+    Text(Option<Cow<'a, str>>),
     Bool(Option<bool>),
     Int(Option<i64>),
 }
@@ -185,27 +186,59 @@ impl Outcome {
     }
 }
 
-/// One normalised event, ready to be written.
+/// One normalised event, ready to be written. Its text borrows from the
+/// object it was read from where it can (a value without JSON escapes, the
+/// raw record), so ingest can write it without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct Event<'a> {
     pub time: DateTime<Utc>,
-    pub actor: Option<String>,
-    pub action: String,
+    pub actor: Option<Cow<'a, str>>,
+    pub action: Cow<'a, str>,
     pub outcome: Outcome,
-    pub src_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub region: Option<String>,
-    pub account: Option<String>,
-    pub resource: Option<String>,
-    pub request_id: Option<String>,
-    pub error_code: Option<String>,
+    pub src_ip: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
+    pub region: Option<Cow<'a, str>>,
+    pub account: Option<Cow<'a, str>>,
+    pub resource: Option<Cow<'a, str>>,
+    pub request_id: Option<Cow<'a, str>>,
+    pub error_code: Option<Cow<'a, str>>,
     /// One value per [`Source::extra_columns`], in that order.
-    pub extra: Vec<ExtraValue>,
+    pub extra: Vec<ExtraValue<'a>>,
     /// The record as read, as JSON text.
-    pub raw: String,
+    pub raw: Cow<'a, str>,
 }
 
-impl Event {
+impl Event<'_> {
+    /// The event with its text copied, borrowing nothing.
+    pub fn into_owned(self) -> Event<'static> {
+        fn own(text: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+            text.map(|text| Cow::Owned(text.into_owned()))
+        }
+        Event {
+            time: self.time,
+            actor: own(self.actor),
+            action: Cow::Owned(self.action.into_owned()),
+            outcome: self.outcome,
+            src_ip: own(self.src_ip),
+            user_agent: own(self.user_agent),
+            region: own(self.region),
+            account: own(self.account),
+            resource: own(self.resource),
+            request_id: own(self.request_id),
+            error_code: own(self.error_code),
+            extra: self
+                .extra
+                .into_iter()
+                .map(|value| match value {
+                    ExtraValue::Text(text) => ExtraValue::Text(own(text)),
+                    ExtraValue::Bool(value) => ExtraValue::Bool(value),
+                    ExtraValue::Int(value) => ExtraValue::Int(value),
+                })
+                .collect(),
+            raw: Cow::Owned(self.raw.into_owned()),
+        }
+    }
+
     /// The event's `dt` partition value: its UTC day.
     pub fn day(&self) -> String {
         self.time.format("%Y-%m-%d").to_string()

@@ -20,6 +20,7 @@
 //! A line without a readable time, or with a priority above 191, goes to the
 //! quarantine. `raw` holds the line as read (text, not JSON).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
@@ -110,7 +111,7 @@ const SEVERITIES: [&str; 8] = [
 
 /// Parses the (decompressed) content of one syslog file; `reference` is
 /// the time RFC 3164 years are inferred from (see the module doc).
-pub fn parse(content: &[u8], reference: DateTime<Utc>) -> Parsed {
+pub fn parse(content: &[u8], reference: DateTime<Utc>) -> Parsed<'_> {
     let mut parsed = Parsed::default();
     let mut offset = 0usize;
     for (index, line) in content.split(|b| *b == b'\n').enumerate() {
@@ -120,8 +121,12 @@ pub fn parse(content: &[u8], reference: DateTime<Utc>) -> Parsed {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        let text = String::from_utf8_lossy(line);
-        match parse_line(&text, reference) {
+        // Lines of valid UTF-8 (nearly all) are read in place.
+        let event = match crate::lenient::raw_text(line) {
+            Cow::Borrowed(text) => parse_line(text, reference),
+            Cow::Owned(text) => parse_line(&text, reference).map(Event::into_owned),
+        };
+        match event {
             Ok(event) => parsed.events.push(event),
             Err(reason) => {
                 parsed
@@ -147,7 +152,11 @@ struct Line<'a> {
     rfc5424: bool,
 }
 
-fn parse_line(line: &str, reference: DateTime<Utc>) -> Result<Event, String> {
+fn text(value: Option<&str>) -> ExtraValue<'_> {
+    ExtraValue::Text(value.map(Cow::Borrowed))
+}
+
+fn parse_line(line: &str, reference: DateTime<Utc>) -> Result<Event<'_>, String> {
     let (priority, rest) = priority(line)?;
     let fields = match rest.strip_prefix("1 ") {
         Some(rest) if priority.is_some() => rfc5424(rest)?,
@@ -163,20 +172,15 @@ fn parse_line(line: &str, reference: DateTime<Utc>) -> Result<Event, String> {
     } else {
         Outcome::Success
     };
-    let owned = |value: Option<&str>| value.map(str::to_string);
     Ok(Event {
         time,
         actor: None,
-        action: fields
-            .app_name
-            .or(fields.msgid)
-            .unwrap_or("syslog")
-            .to_string(),
+        action: Cow::Borrowed(fields.app_name.or(fields.msgid).unwrap_or("syslog")),
         outcome,
         src_ip: fields
             .hostname
             .filter(|host| host.parse::<IpAddr>().is_ok())
-            .map(str::to_string),
+            .map(Cow::Borrowed),
         user_agent: None,
         region: None,
         account: None,
@@ -184,19 +188,17 @@ fn parse_line(line: &str, reference: DateTime<Utc>) -> Result<Event, String> {
         request_id: None,
         error_code: None,
         extra: vec![
-            ExtraValue::Text(priority.map(|p| FACILITIES[usize::from(p / 8)].to_string())),
-            ExtraValue::Text(severity.map(|s| SEVERITIES[usize::from(s)].to_string())),
-            ExtraValue::Text(owned(fields.hostname)),
-            ExtraValue::Text(owned(fields.app_name)),
-            ExtraValue::Text(owned(fields.procid)),
-            ExtraValue::Text(owned(fields.msgid)),
-            ExtraValue::Text(fields.structured_data),
-            ExtraValue::Text(owned(fields.message)),
-            ExtraValue::Text(Some(
-                if fields.rfc5424 { "rfc5424" } else { "rfc3164" }.to_string(),
-            )),
+            text(priority.map(|p| FACILITIES[usize::from(p / 8)])),
+            text(severity.map(|s| SEVERITIES[usize::from(s)])),
+            text(fields.hostname),
+            text(fields.app_name),
+            text(fields.procid),
+            text(fields.msgid),
+            ExtraValue::Text(fields.structured_data.map(Cow::Owned)),
+            text(fields.message),
+            text(Some(if fields.rfc5424 { "rfc5424" } else { "rfc3164" })),
         ],
-        raw: line.to_string(),
+        raw: Cow::Borrowed(line),
     })
 }
 
@@ -393,11 +395,11 @@ mod tests {
             .expect("valid time")
     }
 
-    fn one(line: &str) -> Result<Event, String> {
+    fn one(line: &str) -> Result<Event<'_>, String> {
         parse_line(line, reference())
     }
 
-    fn extra(event: &Event) -> Vec<Option<&str>> {
+    fn extra<'a>(event: &'a Event<'_>) -> Vec<Option<&'a str>> {
         event
             .extra
             .iter()
