@@ -30,10 +30,10 @@ extern "C" {
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
 }
 
-/// `mi_option_purge_delay` (`mimalloc.h`): keep freed memory for a second.
+/// `mi_option_purge_delay` (`mimalloc.h`): keep freed memory for ten seconds.
 fn keep_freed_memory_for_reuse() {
     // SAFETY: `mi_option_set` only stores the value.
-    unsafe { mi_option_set(15, 1000) };
+    unsafe { mi_option_set(15, 10_000) };
 }
 
 fn main() -> Result<(), Failure> {
