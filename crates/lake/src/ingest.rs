@@ -14,7 +14,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{Buffer, ScalarBuffer};
 use datafusion::arrow::compute::interleave_record_batch;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimestampMicrosecondType};
 use datafusion::parquet::arrow::arrow_writer::ArrowWriterOptions;
 use datafusion::parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowWriter};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
@@ -103,7 +103,7 @@ pub struct IngestBatch {
     lake: Lake,
     source: Source,
     options: ParseOptions,
-    /// The batches' schema (see [`chunk_schema`]).
+    /// The batches' schema, [`Source::view_schema`].
     chunk_schema: SchemaRef,
     /// How part files are written; with the file schema's Arrow metadata.
     writer_properties: WriterProperties,
@@ -127,7 +127,7 @@ struct Prepared {
     size: u64,
     sha256: String,
     /// The records by day partition, in input order within each day, as
-    /// Arrow batches of the [chunk schema](chunk_schema).
+    /// Arrow batches of the [view schema](Source::view_schema).
     days: Vec<(String, RecordBatch)>,
     problems: Vec<Problem>,
 }
@@ -248,7 +248,7 @@ impl IngestBatch {
             lake: lake.clone(),
             source,
             options,
-            chunk_schema: chunk_schema(source),
+            chunk_schema: source.view_schema(),
             writer_properties: part_writer_properties(source, ROW_GROUP_ROWS),
             token,
             hashes: HashSet::new(),
@@ -657,7 +657,7 @@ pub(crate) fn writer_properties() -> WriterProperties {
 }
 
 /// [`writer_properties_with`], declaring `source`'s file schema as the
-/// files' Arrow schema although they are written from [`chunk_schema`] batches.
+/// files' Arrow schema although they are written from [`Source::view_schema`] batches.
 fn part_writer_properties(source: Source, row_group_rows: usize) -> WriterProperties {
     let mut properties = writer_properties_with(row_group_rows);
     add_encoded_arrow_schema_to_metadata(&source.file_schema(), &mut properties);
@@ -698,22 +698,6 @@ fn batch_id(objects: &[IngestedObject]) -> String {
         hasher.update(b"\n");
     }
     hex::encode(hasher.finalize())[..16].to_string()
-}
-
-/// The schema of the batches ingest builds: the source's file schema with
-/// views (`Utf8View`) for text, so a value can point into the object it was
-/// read from instead of being copied. The Parquet files are the same.
-pub(crate) fn chunk_schema(source: Source) -> SchemaRef {
-    let file_schema = source.file_schema();
-    let fields: Vec<Field> = file_schema
-        .fields()
-        .iter()
-        .map(|field| match field.data_type() {
-            DataType::Utf8 => field.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => field.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
 }
 
 /// Buffer index of an object's content in its chunk's view columns.
@@ -798,7 +782,7 @@ impl ViewColumn {
     }
 }
 
-/// `events` of one object as one batch of the [chunk schema](chunk_schema),
+/// `events` of one object as one batch of the [view schema](Source::view_schema),
 /// its text pointing into `content`, the object's bytes they were read from.
 fn to_chunk(schema: &SchemaRef, content: &Buffer, events: &[Event<'_>]) -> Result<RecordBatch> {
     let rows = events.len();
@@ -967,7 +951,7 @@ mod tests {
         content.extend(not_utf8);
         content.extend_from_slice(b"]}");
         let object = InputObject::from_bytes(Path::new("x.json"), content);
-        let schema = chunk_schema(Source::CloudTrail);
+        let schema = Source::CloudTrail.view_schema();
         let prepared = prepare(
             Source::CloudTrail,
             &ParseOptions::default(),

@@ -98,7 +98,7 @@ impl Lake {
         let ctx = SessionContext::new_with_config(session_config()?);
         self.register_store(&ctx)?;
         for source in Source::ALL {
-            let schema = source.file_schema();
+            let schema = source.view_schema();
             let location = match &self.remote {
                 Some(remote) => crate::maintenance::remote_days(remote, source)
                     .await?

@@ -111,6 +111,25 @@ impl Source {
         fields.push(Field::new(RAW_COLUMN, DataType::Utf8, false));
         Arc::new(Schema::new(fields))
     }
+
+    /// [`Source::file_schema`] with text as views (`Utf8View`): the schema
+    /// of the batches ingest builds, whose text points into the objects it
+    /// was read from instead of being copied, and of the lake's tables,
+    /// whose text then points into Parquet's decoded pages (a dictionary
+    /// page is shared instead of expanded per row). The files hold the same
+    /// values either way.
+    pub fn view_schema(self) -> SchemaRef {
+        let fields: Vec<Field> = self
+            .file_schema()
+            .fields()
+            .iter()
+            .map(|field| match field.data_type() {
+                DataType::Utf8 => field.as_ref().clone().with_data_type(DataType::Utf8View),
+                _ => field.as_ref().clone(),
+            })
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
 }
 
 impl fmt::Display for Source {
