@@ -378,13 +378,45 @@ fn describe(settings: &SsoSettings, secret: &str) -> String {
     )
 }
 
+/// Why a save changed nothing: shown on the settings page with what was
+/// attempted, and audited.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    attempted: Option<SsoSettings>,
+}
+
+/// What stops a save: a refusal to show, or a failure of the server.
+enum SaveError {
+    Refused(Refusal),
+    Failed(WebError),
+}
+
+impl From<WebError> for SaveError {
+    fn from(error: WebError) -> Self {
+        SaveError::Failed(error)
+    }
+}
+
+impl From<palisade_store::Error> for SaveError {
+    fn from(error: palisade_store::Error) -> Self {
+        SaveError::Failed(error.into())
+    }
+}
+
+fn refused(status: StatusCode, message: String, attempted: Option<&SsoSettings>) -> SaveError {
+    SaveError::Refused(Refusal {
+        status,
+        message,
+        attempted: attempted.cloned(),
+    })
+}
+
 async fn refuse(
     state: &AppState,
     current: &CurrentUser,
     ip: &str,
-    status: StatusCode,
-    message: &str,
-    attempted: Option<&SsoSettings>,
+    refusal: Refusal,
 ) -> Result<Response, WebError> {
     audit(
         state,
@@ -392,14 +424,81 @@ async fn refuse(
         ip,
         "settings.sso.refused",
         Some("sso".into()),
-        Some(message.to_string()),
+        Some(refusal.message.clone()),
     )
     .await?;
     let notice = SsoNotice {
-        message: message.to_string(),
-        attempted: attempted.cloned(),
+        message: refusal.message,
+        attempted: refusal.attempted,
     };
-    super::settings::page_with_sso(state, current, status, None, Some(&notice)).await
+    super::settings::page_with_sso(state, current, refusal.status, None, Some(&notice)).await
+}
+
+/// A form that passed every check: the settings, their client secret as
+/// stored, and a client for the provider, discovered.
+struct Checked {
+    settings: SsoSettings,
+    sealed: Option<String>,
+    /// What happened to the secret, for the audit log.
+    secret_change: &'static str,
+    sso: Sso,
+}
+
+/// Checks the form, seals a new secret and discovers the issuer; nothing is
+/// stored yet.
+async fn check(state: &AppState, form: &SsoForm) -> Result<Checked, SaveError> {
+    let settings = settings_from(form)
+        .map_err(|FormError(message)| refused(StatusCode::BAD_REQUEST, message, None))?;
+    let form_error =
+        |FormError(message)| refused(StatusCode::BAD_REQUEST, message, Some(&settings));
+    let previous = state.store().sso_settings().await?;
+    let new_secret = field("client secret", &form.client_secret, false).map_err(form_error)?;
+    let (secret, sealed, secret_change) = if form.remove_secret.is_some() {
+        (None, None, "removed")
+    } else if !new_secret.is_empty() {
+        let sealed = state
+            .vault()?
+            .seal(new_secret.as_bytes(), SECRET_CONTEXT)
+            .map_err(|e| WebError::internal(format!("sealing the SSO client secret: {e}")))?;
+        (Some(new_secret), Some(sealed), "replaced")
+    } else {
+        let sealed = previous
+            .as_ref()
+            .and_then(|p| p.client_secret_sealed.clone());
+        let secret = open_secret(state, sealed.as_deref())?;
+        let change = if sealed.is_some() { "kept" } else { "none" };
+        (secret, sealed, change)
+    };
+    let config = config_from(&settings, secret).map_err(form_error)?;
+    let sso = Sso::new(config, &state.config().public_url).map_err(|error| {
+        let message = error.to_string().replace("--oidc-issuer", "issuer URL");
+        refused(StatusCode::BAD_REQUEST, message, Some(&settings))
+    })?;
+    if settings.sso_only && state.store().count_enabled_break_glass().await? == 0 {
+        let message = "SSO-only needs a break-glass administrator first \
+                       (`palisade users break-glass NAME`), or nobody could sign in when the provider is down.";
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            message.to_string(),
+            Some(&settings),
+        ));
+    }
+    if let Err(error) = sso.discover().await {
+        let message = match error {
+            SsoError::Discovery(detail) => format!(
+                "Discovery of {} failed, nothing was changed: {detail}",
+                settings.issuer
+            ),
+            other => format!("Nothing was changed: {other}"),
+        };
+        return Err(refused(StatusCode::BAD_GATEWAY, message, Some(&settings)));
+    }
+    Ok(Checked {
+        settings,
+        sealed,
+        secret_change,
+        sso,
+    })
 }
 
 /// `POST /settings/sso`: checks the form, discovers the issuer, seals the
@@ -410,115 +509,19 @@ pub async fn save(
     current: CurrentUser,
     Form(form): Form<SsoForm>,
 ) -> Result<Response, WebError> {
-    let settings = match settings_from(&form) {
-        Ok(settings) => settings,
-        Err(FormError(message)) => {
-            return refuse(
-                &state,
-                &current,
-                &ip,
-                StatusCode::BAD_REQUEST,
-                &message,
-                None,
-            )
-            .await
-        }
+    let Checked {
+        settings,
+        sealed,
+        secret_change,
+        sso,
+    } = match check(&state, &form).await {
+        Ok(checked) => checked,
+        Err(SaveError::Refused(refusal)) => return refuse(&state, &current, &ip, refusal).await,
+        Err(SaveError::Failed(error)) => return Err(error),
     };
-    let store = state.store();
-    let previous = store.sso_settings().await?;
-    let new_secret = match field("client secret", &form.client_secret, false) {
-        Ok(secret) => secret,
-        Err(FormError(message)) => {
-            return refuse(
-                &state,
-                &current,
-                &ip,
-                StatusCode::BAD_REQUEST,
-                &message,
-                Some(&settings),
-            )
-            .await
-        }
-    };
-    let (secret, sealed, secret_change) = if form.remove_secret.is_some() {
-        (None, None, "removed")
-    } else if !new_secret.is_empty() {
-        let secret = new_secret;
-        let sealed = state
-            .vault()?
-            .seal(secret.as_bytes(), SECRET_CONTEXT)
-            .map_err(|e| WebError::internal(format!("sealing the SSO client secret: {e}")))?;
-        (Some(secret), Some(sealed), "replaced")
-    } else {
-        let sealed = previous
-            .as_ref()
-            .and_then(|p| p.client_secret_sealed.clone());
-        let secret = open_secret(&state, sealed.as_deref())?;
-        let change = if sealed.is_some() { "kept" } else { "none" };
-        (secret, sealed, change)
-    };
-    let config = match config_from(&settings, secret) {
-        Ok(config) => config,
-        Err(FormError(message)) => {
-            return refuse(
-                &state,
-                &current,
-                &ip,
-                StatusCode::BAD_REQUEST,
-                &message,
-                Some(&settings),
-            )
-            .await
-        }
-    };
-    let sso = match Sso::new(config, &state.config().public_url) {
-        Ok(sso) => sso,
-        Err(error) => {
-            let message = error.to_string().replace("--oidc-issuer", "issuer URL");
-            return refuse(
-                &state,
-                &current,
-                &ip,
-                StatusCode::BAD_REQUEST,
-                &message,
-                Some(&settings),
-            )
-            .await;
-        }
-    };
-    if settings.sso_only && store.count_enabled_break_glass().await? == 0 {
-        let message = "SSO-only needs a break-glass administrator first \
-                       (`palisade users break-glass NAME`), or nobody could sign in when the provider is down.";
-        return refuse(
-            &state,
-            &current,
-            &ip,
-            StatusCode::BAD_REQUEST,
-            message,
-            Some(&settings),
-        )
-        .await;
-    }
-    if let Err(error) = sso.discover().await {
-        let message = match error {
-            SsoError::Discovery(detail) => format!(
-                "Discovery of {} failed, nothing was changed: {detail}",
-                settings.issuer
-            ),
-            other => format!("Nothing was changed: {other}"),
-        };
-        return refuse(
-            &state,
-            &current,
-            &ip,
-            StatusCode::BAD_GATEWAY,
-            &message,
-            Some(&settings),
-        )
-        .await;
-    }
     let now = state.now();
-    store
+    state
+        .store()
         .set_sso_settings(&settings, sealed.as_deref(), &current.user.username, now)
         .await?;
     state.inner.live_sso.set(Loaded {
