@@ -445,24 +445,19 @@ fn cloudtrail_objects_are_ingested_from_s3_exactly_once() {
         return;
     };
     // Upload the fixtures as CloudTrail delivers them, digest included.
-    let upload = format!(
-        "import boto3, os\n\
-         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         s3.create_bucket(Bucket='trail-logs')\n\
-         root = {:?}\n\
-         for dirpath, _, names in os.walk(root):\n\
-         \x20   for name in names:\n\
-         \x20       path = os.path.join(dirpath, name)\n\
-         \x20       s3.upload_file(path, 'trail-logs', 'org/' + os.path.relpath(path, root))\n",
-        moto.endpoint(),
-        fixtures().display().to_string()
+    with_s3_client(
+        &moto,
+        &format!(
+            "import os\n\
+             s3.create_bucket(Bucket='trail-logs')\n\
+             root = {:?}\n\
+             for dirpath, _, names in os.walk(root):\n\
+             \x20   for name in names:\n\
+             \x20       path = os.path.join(dirpath, name)\n\
+             \x20       s3.upload_file(path, 'trail-logs', 'org/' + os.path.relpath(path, root))\n",
+            fixtures().display().to_string()
+        ),
     );
-    let status = std::process::Command::new(&moto.python)
-        .args(["-c", &upload])
-        .status()
-        .expect("python runs");
-    assert!(status.success());
 
     let home = TempDir::new().expect("temp dir");
     let ingest = |url: &str| {
@@ -511,25 +506,37 @@ fn cloudtrail_objects_are_ingested_from_s3_exactly_once() {
     );
 }
 
-/// The keys under `prefix` of a moto bucket, sorted.
-fn bucket_keys(moto: &support::Moto, bucket: &str, prefix: &str) -> Vec<String> {
-    let list = format!(
+/// Runs the Python `script` with `s3`, a boto3 client of the moto server,
+/// defined; fails the test if the script fails. Its output.
+fn with_s3_client(moto: &support::Moto, script: &str) -> std::process::Output {
+    let program = format!(
         "import boto3\n\
          s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
          aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         for page in s3.get_paginator('list_objects_v2').paginate(Bucket='{bucket}', Prefix='{prefix}'):\n\
-         \x20   for o in page.get('Contents', []):\n\
-         \x20       print(o['Key'])\n",
+         {script}",
         moto.endpoint()
     );
     let output = std::process::Command::new(&moto.python)
-        .args(["-c", &list])
+        .args(["-c", &program])
         .output()
         .expect("python runs");
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The keys under `prefix` of a moto bucket, sorted.
+fn bucket_keys(moto: &support::Moto, bucket: &str, prefix: &str) -> Vec<String> {
+    let output = with_s3_client(
+        moto,
+        &format!(
+            "for page in s3.get_paginator('list_objects_v2').paginate(Bucket='{bucket}', Prefix='{prefix}'):\n\
+             \x20   for o in page.get('Contents', []):\n\
+             \x20       print(o['Key'])\n"
+        ),
     );
     let mut keys: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -544,17 +551,7 @@ fn the_lake_itself_on_s3_ingests_queries_compacts_detects_and_expires() {
     let Some(moto) = support::start_moto(&[]) else {
         return;
     };
-    let create = format!(
-        "import boto3\n\
-         boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-         aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket='lake')\n",
-        moto.endpoint()
-    );
-    let status = std::process::Command::new(&moto.python)
-        .args(["-c", &create])
-        .status()
-        .expect("python runs");
-    assert!(status.success());
+    with_s3_client(&moto, "s3.create_bucket(Bucket='lake')\n");
 
     let home = TempDir::new().expect("temp dir");
     let run = |args: &[&str]| {
