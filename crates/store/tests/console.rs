@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use palisade_core::{Category, Finding, Resource, Rule, ScanOutput, Severity};
 use palisade_store::{
     AuditFilter, Error, FindingQuery, FindingSort, NewAuditEvent, NewRun, NewSession, Role,
@@ -11,20 +11,8 @@ use palisade_store::{
 };
 use tempfile::TempDir;
 
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, day, hour, 0, 0)
-        .single()
-        .expect("valid test time")
-}
-
-async fn temp_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("palisade.db");
-    let store = Store::open(path.to_str().expect("utf-8 path"))
-        .await
-        .expect("open store");
-    (dir, store)
-}
+mod support;
+use support::{at, temp_store};
 
 fn event(actor: &str, action: &str, target: &str) -> NewAuditEvent {
     NewAuditEvent {

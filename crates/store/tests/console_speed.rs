@@ -8,27 +8,15 @@
 //! severity change, settings change and delete, and stop being so when any
 //! one of those triggers is dropped.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use palisade_core::{Category, Finding, Resource, Rule, ScanOutput, Severity};
 use palisade_store::{
     FindingQuery, FindingSort, FindingSummary, NewRun, SlaPolicy, Status, StatusFilter, Store,
 };
 use tempfile::TempDir;
 
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, day, hour, 0, 0)
-        .single()
-        .expect("valid test time")
-}
-
-async fn temp_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("palisade.db");
-    let store = Store::open(path.to_str().expect("utf-8 path"))
-        .await
-        .expect("open store");
-    (dir, store)
-}
+mod support;
+use support::{at, temp_store};
 
 async fn raw_pool(dir: &TempDir) -> sqlx::SqlitePool {
     let options =
