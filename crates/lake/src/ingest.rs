@@ -140,7 +140,7 @@ fn prepare(
     options: &ParseOptions,
     chunk_schema: &SchemaRef,
     object: &InputObject,
-) -> Result<Prepared> {
+) -> Prepared {
     let (content, gzip_problem) = object.content();
     let content = match content {
         Cow::Owned(bytes) => Buffer::from_vec(bytes),
@@ -159,17 +159,29 @@ fn prepare(
             crate::syslog::parse(text, reference)
         }
     };
+    let mut problems: Vec<Problem> = gzip_problem.into_iter().chain(parsed.problems).collect();
     let days = group_by_day(parsed.events)
         .into_iter()
         .map(|(day, events)| Ok((day, to_chunk(chunk_schema, &content, &events)?)))
-        .collect::<Result<_>>()?;
-    Ok(Prepared {
+        .collect::<Result<_>>()
+        .unwrap_or_else(|error| {
+            // Only an object whose text is over 4 GiB gets here: quarantined
+            // whole, with the reason, and the rest of the batch goes on.
+            problems.push(Problem {
+                record_index: None,
+                byte_offset: None,
+                reason: format!("none of the object's records were written: {error}"),
+                record: None,
+            });
+            Vec::new()
+        });
+    Prepared {
         key: object.key.clone(),
         size: object.size,
         sha256: object.sha256.clone(),
         days,
-        problems: gzip_problem.into_iter().chain(parsed.problems).collect(),
-    })
+        problems,
+    }
 }
 
 /// Splits an object's events by day on the parsing thread, so the thread
@@ -193,7 +205,6 @@ fn group_by_day(events: Vec<Event<'_>>) -> Vec<(String, Vec<Event<'_>>)> {
 
 /// Where an object of [`IngestBatch::add_parallel`] is between the threads.
 enum Stage {
-    Failed(Error),
     Unreadable(String),
     AlreadyIngested(String),
     Prepared(Box<Prepared>),
@@ -275,7 +286,7 @@ impl IngestBatch {
         if self.hashes.contains(&object.sha256) {
             return Ok(Added::DuplicateInBatch);
         }
-        let prepared = prepare(self.source, &self.options, &self.chunk_schema, object)?;
+        let prepared = prepare(self.source, &self.options, &self.chunk_schema, object);
         self.accept(prepared)
     }
 
@@ -322,10 +333,12 @@ impl IngestBatch {
                             Ok(object) if known.contains(&object.sha256) => {
                                 Stage::AlreadyIngested(object.sha256)
                             }
-                            Ok(object) => match prepare(source, options, chunk_schema, &object) {
-                                Ok(prepared) => Stage::Prepared(Box::new(prepared)),
-                                Err(error) => Stage::Failed(error),
-                            },
+                            Ok(object) => Stage::Prepared(Box::new(prepare(
+                                source,
+                                options,
+                                chunk_schema,
+                                &object,
+                            ))),
                         };
                         // The receiver is gone only when writing failed.
                         let _ = sender.send((position, label, stage));
@@ -341,10 +354,6 @@ impl IngestBatch {
                 while let Some((label, stage)) = waiting.remove(&next) {
                     next += 1;
                     let outcome = match stage {
-                        Stage::Failed(error) => {
-                            stop.store(true, Ordering::Relaxed);
-                            return Err(error);
-                        }
                         Stage::Unreadable(error) => ObjectOutcome::Unreadable(error),
                         Stage::AlreadyIngested(sha256) => ObjectOutcome::AlreadyIngested { sha256 },
                         Stage::Prepared(prepared) if self.hashes.contains(&prepared.sha256) => {
@@ -731,7 +740,9 @@ impl Blocks<'_> {
             };
         let offset = u32::try_from(offset).map_err(|_| Error::InvalidInput {
             what: "object",
-            reason: "its text is over 4 GiB, more than one Arrow batch can address".to_string(),
+            reason: "its text is over 4 GiB, more than one Arrow batch can address; \
+                     split the file"
+                .to_string(),
         })?;
         Ok(make_view(bytes, block, offset))
     }
@@ -957,8 +968,7 @@ mod tests {
             &ParseOptions::default(),
             &schema,
             &object,
-        )
-        .expect("prepared");
+        );
         assert!(prepared.problems.is_empty(), "{:?}", prepared.problems);
         let (day, chunk) = &prepared.days[0];
         assert_eq!(day, "2026-11-23");
