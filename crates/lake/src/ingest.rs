@@ -1,6 +1,5 @@
 //! Turning input objects into Parquet files of the lake.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -139,13 +138,14 @@ fn prepare(
     source: Source,
     options: &ParseOptions,
     chunk_schema: &SchemaRef,
-    object: &InputObject,
+    object: InputObject,
 ) -> Prepared {
-    let (content, gzip_problem) = object.content();
-    let content = match content {
-        Cow::Owned(bytes) => Buffer::from_vec(bytes),
-        Cow::Borrowed(bytes) => Buffer::from(bytes),
-    };
+    let key = object.key.clone();
+    let size = object.size;
+    let sha256 = object.sha256.clone();
+    let modified = object.modified;
+    let (content, gzip_problem) = object.into_content();
+    let content = Buffer::from_vec(content);
     let text = content.as_slice();
     let parsed = match source {
         Source::CloudTrail => crate::cloudtrail::parse(text),
@@ -154,7 +154,7 @@ fn prepare(
         Source::Syslog => {
             let reference = options
                 .syslog_reference
-                .or(object.modified)
+                .or(modified)
                 .unwrap_or_else(chrono::Utc::now);
             crate::syslog::parse(text, reference)
         }
@@ -176,9 +176,9 @@ fn prepare(
             Vec::new()
         });
     Prepared {
-        key: object.key.clone(),
-        size: object.size,
-        sha256: object.sha256.clone(),
+        key,
+        size,
+        sha256,
         days,
         problems,
     }
@@ -286,7 +286,14 @@ impl IngestBatch {
         if self.hashes.contains(&object.sha256) {
             return Ok(Added::DuplicateInBatch);
         }
-        let prepared = prepare(self.source, &self.options, &self.chunk_schema, object);
+        // The batch keeps the content it parsed (its text is not copied),
+        // so it takes a copy of the object.
+        let prepared = prepare(
+            self.source,
+            &self.options,
+            &self.chunk_schema,
+            object.clone(),
+        );
         self.accept(prepared)
     }
 
@@ -337,7 +344,7 @@ impl IngestBatch {
                                 source,
                                 options,
                                 chunk_schema,
-                                &object,
+                                object,
                             ))),
                         };
                         // The receiver is gone only when writing failed.
@@ -802,7 +809,11 @@ fn to_chunk(schema: &SchemaRef, content: &Buffer, events: &[Event<'_>]) -> Resul
         side: Vec::new(),
     };
     let mut time = Vec::with_capacity(rows);
-    let mut texts: Vec<ViewColumn> = (0..10).map(|_| ViewColumn::with_capacity(rows)).collect();
+    // Every normalised column but `time` is text.
+    let mut texts: Vec<ViewColumn> = NORMALISED_COLUMNS[1..]
+        .iter()
+        .map(|_| ViewColumn::with_capacity(rows))
+        .collect();
     // The source's own columns sit between the normalised ones and `raw`.
     let field_count = schema.fields().len();
     let mut extras: Vec<ExtraBuilder> = schema.fields()[NORMALISED_COLUMNS.len()..field_count - 1]
@@ -961,13 +972,14 @@ mod tests {
         let mut content = format!("{{\"Records\":[{plain},{escaped},").into_bytes();
         content.extend(not_utf8);
         content.extend_from_slice(b"]}");
+        let (content_start, content_len) = (content.as_ptr(), content.len());
         let object = InputObject::from_bytes(Path::new("x.json"), content);
         let schema = Source::CloudTrail.view_schema();
         let prepared = prepare(
             Source::CloudTrail,
             &ParseOptions::default(),
             &schema,
-            &object,
+            object,
         );
         assert!(prepared.problems.is_empty(), "{:?}", prepared.problems);
         let (day, chunk) = &prepared.days[0];
@@ -1004,11 +1016,9 @@ mod tests {
         let raw = chunk.column_by_name("raw").expect("raw");
         let raw = raw.as_string_view();
         let buffers = raw.data_buffers();
-        let content = match object.content().0 {
-            Cow::Borrowed(bytes) => bytes.len(),
-            Cow::Owned(bytes) => bytes.len(),
-        };
-        assert_eq!(buffers[CONTENT_BLOCK as usize].len(), content);
+        // The object's own bytes, handed over: not even they were copied.
+        assert_eq!(buffers[CONTENT_BLOCK as usize].as_ptr(), content_start);
+        assert_eq!(buffers[CONTENT_BLOCK as usize].len(), content_len);
         let side = buffers[SIDE_BLOCK as usize].len();
         let unescaped = "arn:aws:iam::111122223333:user/b\u{f6}b".len()
             + "Mozilla/5.0 \"quoted\"".len()

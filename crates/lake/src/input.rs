@@ -88,6 +88,17 @@ impl InputObject {
         self.content_with_limit(MAX_DECOMPRESSED_SIZE)
     }
 
+    /// [`InputObject::content`], taking the object: content that is not
+    /// compressed is handed over instead of copied.
+    pub fn into_content(self) -> (Vec<u8>, Option<Problem>) {
+        let (content, problem) = self.content();
+        let decompressed = match content {
+            Cow::Owned(decompressed) => Some(decompressed),
+            Cow::Borrowed(_) => None,
+        };
+        (decompressed.unwrap_or(self.bytes), problem)
+    }
+
     fn content_with_limit(&self, limit: u64) -> (Cow<'_, [u8]>, Option<Problem>) {
         if !self.bytes.starts_with(&GZIP_MAGIC) {
             return (Cow::Borrowed(&self.bytes), None);
