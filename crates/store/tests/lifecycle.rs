@@ -13,11 +13,8 @@ use tempfile::TempDir;
 const ENGINE: &str = "iac";
 const SCOPE: &str = "/repo/infra";
 
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, day, hour, 0, 0)
-        .single()
-        .expect("valid test time")
-}
+mod support;
+use support::at;
 
 fn rule(id: &str, severity: Severity) -> Rule {
     Rule {
@@ -59,12 +56,8 @@ fn run(scope: &str, started_at: DateTime<Utc>) -> NewRun {
 }
 
 async fn temp_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("nested/dir/palisade.db");
-    let store = Store::open(path.to_str().expect("utf-8 path"))
-        .await
-        .expect("open store");
-    (dir, store)
+    // A nested path: opening creates the directories.
+    support::temp_store_at("nested/dir/palisade.db").await
 }
 
 async fn scan(

@@ -1,4 +1,5 @@
-//! Helpers shared by the store's console tests.
+//! Helpers shared by the store's integration tests.
+#![allow(dead_code)] // each test crate uses a different part
 
 use chrono::{DateTime, TimeZone, Utc};
 use palisade_store::Store;
@@ -13,8 +14,14 @@ pub fn at(day: u32, hour: u32) -> DateTime<Utc> {
 
 /// A store in a new SQLite file, `palisade.db` in the returned directory.
 pub async fn temp_store() -> (TempDir, Store) {
+    temp_store_at("palisade.db").await
+}
+
+/// A store in a new SQLite file at `relative` in the returned directory
+/// (missing directories on the way are created by the store).
+pub async fn temp_store_at(relative: &str) -> (TempDir, Store) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("palisade.db");
+    let path = dir.path().join(relative);
     let store = Store::open(path.to_str().expect("utf-8 path"))
         .await
         .expect("open store");
